@@ -1,0 +1,130 @@
+// The shape of config/hunze.yaml, validated at boot and by `hunze config check`.
+// Keys are camelCase and documented in docs/configuration.md; class-validator reports each problem with its path.
+import { Type } from 'class-transformer';
+import {
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+
+const COUNTRY = /^[A-Z]{2}$/;
+const CIDR = /^[0-9a-fA-F:.]+\/\d{1,3}$/;
+export const MODEL_KINDS = ['chat', 'embedding', 'image', 'audio'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+export class PartyConfig {
+  @IsString() @MinLength(1) name!: string;
+  @IsOptional() @IsString() address?: string;
+  @IsOptional() @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' }) country?: string;
+  @IsOptional() @IsString() contact?: string;
+}
+
+export class DpoConfig {
+  @IsString() @MinLength(1) name!: string;
+  @IsEmail() email!: string;
+}
+
+export class ApplianceConfig {
+  @IsString() @MinLength(1) name!: string;
+  @ValidateNested() @Type(() => PartyConfig) operator!: PartyConfig;
+  @IsOptional() @ValidateNested() @Type(() => DpoConfig) dpo?: DpoConfig;
+}
+
+export class ServerConfig {
+  @IsString() host: string = '127.0.0.1';
+  @IsInt() @Min(0) @Max(65535) port: number = 8080;
+  @IsNumber() @Min(0.001) @Max(1024) bodyLimitMb: number = 25;
+}
+
+export class AuthConfig {
+  /** Break-glass admin key; normally `env:HUNZE_ADMIN_KEY`. Never stored. */
+  @IsOptional() @IsString() @MinLength(16) adminKey?: string;
+}
+
+export class ResidencyConfig {
+  @IsArray() @ArrayMinSize(1) @IsString({ each: true }) allowedRegions: string[] = ['EEA'];
+}
+
+export class LocationConfig {
+  @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' }) country!: string;
+  @IsOptional() @IsString() city?: string;
+  @IsOptional() @IsString() site?: string;
+}
+
+export class TimeoutsConfig {
+  @IsInt() @Min(1) connectMs: number = 5_000;
+  /** Until the upstream's response headers arrive (a long prompt's prefill counts here). */
+  @IsInt() @Min(1) firstByteMs: number = 120_000;
+  /** Between two chunks of a response body. */
+  @IsInt() @Min(1) idleMs: number = 60_000;
+}
+
+export class UpstreamConfig {
+  @Matches(/^[a-z0-9][a-z0-9._-]*$/, { message: 'must be lowercase letters, digits, dot, dash or underscore' })
+  id!: string;
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) baseUrl!: string;
+  @IsOptional() @IsString() @MinLength(1) apiKey?: string;
+  @ValidateNested() @Type(() => LocationConfig) location!: LocationConfig;
+  @ValidateNested() @Type(() => PartyConfig) operator!: PartyConfig;
+  @IsArray() @ArrayMinSize(1) @Matches(CIDR, { each: true, message: 'each must be a CIDR range' })
+  networks!: string[];
+  @IsOptional() @IsString() hardware?: string;
+  @ValidateNested() @Type(() => TimeoutsConfig) timeouts: TimeoutsConfig = new TimeoutsConfig();
+  @IsInt() @Min(1) @Max(10_000) maxConnections: number = 128;
+}
+
+export class ModelCacheConfig {
+  @IsInt() @Min(0) ttlSeconds: number = 0;
+}
+
+export class ModelConfig {
+  @IsString() @MinLength(1) id!: string;
+  @IsArray() @ArrayUnique() @IsString({ each: true }) aliases: string[] = [];
+  @IsIn(MODEL_KINDS) kind!: ModelKind;
+  @IsArray() @ArrayMinSize(1) @IsString({ each: true }) upstreams!: string[];
+  @IsOptional() @IsInt() @Min(1) contextLength?: number;
+  @IsOptional() @IsInt() @Min(1) quality?: number;
+  @IsOptional() @IsNumber() @Min(0) costPerMTokens?: number;
+  @ValidateNested() @Type(() => ModelCacheConfig) cache: ModelCacheConfig = new ModelCacheConfig();
+}
+
+export class RetentionConfig {
+  @IsInt() @Min(1) usageDays: number = 395;
+  @IsInt() @Min(1) auditDays: number = 2190;
+  @IsInt() @Min(1) imageMinutes: number = 10;
+}
+
+export class TelemetryConfig {
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) otlpEndpoint?: string | null = null;
+  @IsBoolean() prometheus: boolean = true;
+}
+
+export class RedisConfig {
+  @IsOptional() @IsString() url?: string | null = null;
+}
+
+/** The YAML document: what operators write and what the fingerprint covers. */
+export class HunzeConfigFile {
+  @ValidateNested() @Type(() => ApplianceConfig) appliance!: ApplianceConfig;
+  @ValidateNested() @Type(() => ServerConfig) server: ServerConfig = new ServerConfig();
+  @ValidateNested() @Type(() => AuthConfig) auth: AuthConfig = new AuthConfig();
+  @ValidateNested() @Type(() => ResidencyConfig) residency: ResidencyConfig = new ResidencyConfig();
+  @IsArray() @ValidateNested({ each: true }) @Type(() => UpstreamConfig) upstreams: UpstreamConfig[] = [];
+  @IsArray() @ValidateNested({ each: true }) @Type(() => ModelConfig) models: ModelConfig[] = [];
+  @ValidateNested() @Type(() => RetentionConfig) retention: RetentionConfig = new RetentionConfig();
+  @ValidateNested() @Type(() => TelemetryConfig) telemetry: TelemetryConfig = new TelemetryConfig();
+  @ValidateNested() @Type(() => RedisConfig) redis: RedisConfig = new RedisConfig();
+}

@@ -1,0 +1,16 @@
+import type { HunzeConfigFile } from './config.schema';
+
+/**
+ * The one typed configuration object, injected everywhere (no `process.env` outside src/config).
+ * `file` has secrets resolved; `fingerprint` identifies the configuration without them.
+ */
+export abstract class HunzeConfig {
+  abstract readonly file: HunzeConfigFile;
+  /** SHA-256 (hex) of the canonical config, with secrets kept as their `env:NAME` references. */
+  abstract readonly fingerprint: string;
+  abstract readonly sourcePath: string;
+  /** Postgres connection string; unset means the embedded PGlite database in `dataDir`. */
+  abstract readonly databaseUrl: string | undefined;
+  abstract readonly dataDir: string;
+  abstract readonly redisUrl: string | undefined;
+}
