@@ -1,0 +1,56 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
+import { ComplianceModule } from './compliance/compliance.module';
+import { ConfigModule } from './config/config.module';
+import type { HunzeConfig } from './config/hunze-config';
+import { DatabaseModule } from './database/database.module';
+import { GatewayModule } from './gateway/gateway.module';
+import { HealthModule } from './health/health.module';
+import { MeteringModule } from './metering/metering.module';
+import { ModelsModule } from './models/models.module';
+import type { AppLogger } from './telemetry/logger';
+import { TelemetryModule } from './telemetry/telemetry.module';
+
+export interface AppOptions {
+  config: HunzeConfig;
+  logger: AppLogger;
+  /** Local CLI token accepted as admin (embedded database only; see src/auth/local-cli-token.ts). */
+  cliToken?: string;
+}
+
+/** The HTTP appliance. */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(options.config),
+        TelemetryModule.forRoot(options.logger),
+        DatabaseModule,
+        AuthModule.forRoot({ http: true, cliToken: options.cliToken }),
+        ModelsModule,
+        MeteringModule,
+        ComplianceModule,
+        GatewayModule,
+        HealthModule,
+      ],
+    };
+  }
+}
+
+/** What the CLI needs without HTTP: config, database and key management. */
+@Module({})
+export class CliModule {
+  static forRoot(options: Omit<AppOptions, 'cliToken'>): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [
+        ConfigModule.forRoot(options.config),
+        TelemetryModule.forRoot(options.logger),
+        DatabaseModule,
+        AuthModule.forRoot({ http: false }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,110 @@
+// In-process cache of every key by hash, so the hot path never waits on the database. Kept fresh by the
+// KeyChangeBus (create/revoke reach every replica within a second) and a periodic full reload as a backstop.
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { AppLogger } from '../telemetry/logger';
+import type { ApiKeyEntity } from './entities/api-key.entity';
+import { KeyChangeBus } from './key-changes/key-change-bus';
+import { hashKey } from './key-material';
+import { KeysService } from './keys.service';
+import type { Principal } from './principal';
+
+const FULL_RELOAD_MS = 60_000;
+/** An unknown key is looked up in the database at most this often (per hash), against guessing floods. */
+const NEGATIVE_TTL_MS = 1_000;
+const MAX_NEGATIVE_ENTRIES = 10_000;
+
+interface CachedKey {
+  principal: Principal;
+  expiresAt: number | null;
+  revoked: boolean;
+}
+
+@Injectable()
+export class KeyCache implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly byHash = new Map<string, CachedKey>();
+  private readonly hashById = new Map<string, string>();
+  private readonly misses = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(KeysService) private readonly keys: KeysService,
+    @Inject(KeyChangeBus) private readonly bus: KeyChangeBus,
+    @Inject(AppLogger) private readonly log: AppLogger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.bus.subscribe((id) => void this.reloadKey(id));
+    await this.reloadAll();
+    this.timer = setInterval(() => void this.reloadAll(), FULL_RELOAD_MS).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.bus.close();
+  }
+
+  /** Resolves a presented key; undefined when unknown, revoked or expired. */
+  async authenticate(presented: string): Promise<Principal | undefined> {
+    const hash = hashKey(presented);
+    let entry = this.byHash.get(hash);
+    if (!entry) entry = await this.lookupMiss(hash);
+    if (!entry || entry.revoked) return undefined;
+    if (entry.expiresAt !== null && entry.expiresAt <= Date.now()) return undefined;
+    return entry.principal;
+  }
+
+  private async lookupMiss(hash: string): Promise<CachedKey | undefined> {
+    const now = Date.now();
+    const missedAt = this.misses.get(hash);
+    if (missedAt !== undefined && now - missedAt < NEGATIVE_TTL_MS) return undefined;
+    const row = await this.keys.findByHash(hash).catch((err: unknown) => {
+      this.log.error('key_lookup_failed', err);
+      return null;
+    });
+    if (row) return this.store(row);
+    if (this.misses.size >= MAX_NEGATIVE_ENTRIES) this.misses.clear();
+    this.misses.set(hash, now);
+    return undefined;
+  }
+
+  private async reloadKey(id: string): Promise<void> {
+    try {
+      const row = await this.keys.findById(id);
+      if (row) this.store(row);
+    } catch (err) {
+      this.log.error('key_reload_failed', err);
+    }
+  }
+
+  private async reloadAll(): Promise<void> {
+    try {
+      const rows = await this.keys.findAll();
+      rows.forEach((row) => this.store(row));
+    } catch (err) {
+      this.log.error('key_reload_failed', err);
+    }
+  }
+
+  private store(row: ApiKeyEntity): CachedKey {
+    const entry: CachedKey = {
+      principal: {
+        keyId: row.id,
+        role: row.role,
+        accountId: row.accountId,
+        accountName: row.account?.name ?? null,
+        allowedModels: row.allowedModels,
+        rpm: row.rpm,
+        tpm: row.tpm,
+        monthlyTokens: row.monthlyTokens,
+      },
+      expiresAt: row.expiresAt?.getTime() ?? null,
+      revoked: row.revokedAt !== null,
+    };
+    const previousHash = this.hashById.get(row.id);
+    if (previousHash && previousHash !== row.keyHash) this.byHash.delete(previousHash);
+    this.byHash.set(row.keyHash, entry);
+    this.hashById.set(row.id, row.keyHash);
+    this.misses.delete(row.keyHash);
+    return entry;
+  }
+}

@@ -1,0 +1,58 @@
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { KEY_CHANNEL, KeyChangeBus } from './key-change-bus';
+
+/**
+ * LISTEN/NOTIFY on the shared Postgres. The listener holds its own connection (a pooled one would be
+ * returned and lose the LISTEN); it reconnects after a drop, and the cache's periodic refresh covers the gap.
+ */
+export class PostgresKeyChangeBus extends KeyChangeBus {
+  private client: Client | undefined;
+  private readonly listeners: ((keyId: string) => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly dataSource: DataSource,
+    private readonly onConnectionError: (err: unknown) => void,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const client = new Client({ connectionString: this.databaseUrl, application_name: 'hunze-listen' });
+    client.on('notification', (msg) => {
+      if (msg.channel === KEY_CHANNEL && msg.payload) this.listeners.forEach((l) => l(msg.payload!));
+    });
+    client.on('error', (err) => {
+      this.onConnectionError(err);
+      this.reconnectLater();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${KEY_CHANNEL}`);
+    this.client = client;
+  }
+
+  async publish(keyId: string): Promise<void> {
+    await this.dataSource.query('SELECT pg_notify($1, $2)', [KEY_CHANNEL, keyId]);
+  }
+
+  subscribe(listener: (keyId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private reconnectLater(): void {
+    const old = this.client;
+    this.client = undefined;
+    void old?.end().catch(() => undefined);
+    if (this.closed) return;
+    setTimeout(() => {
+      if (!this.closed) this.start().catch((err) => (this.onConnectionError(err), this.reconnectLater()));
+    }, 1000).unref();
+  }
+}

@@ -1,0 +1,30 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { BodyValidationPipe } from '../common/validation.pipe';
+import { CreateKeyDto } from './dto/create-key.dto';
+import type { CreatedKeyResponseDto, KeyResponseDto } from './dto/key-response.dto';
+import { KeysService } from './keys.service';
+import { Roles } from './roles.decorator';
+
+@Controller('admin/v1/keys')
+export class KeysController {
+  constructor(@Inject(KeysService) private readonly keys: KeysService) {}
+
+  @Post()
+  @HttpCode(201)
+  @Roles('admin')
+  create(@Body(new BodyValidationPipe(CreateKeyDto, true)) dto: CreateKeyDto): Promise<CreatedKeyResponseDto> {
+    return this.keys.create(dto);
+  }
+
+  @Get()
+  @Roles('admin', 'dpo')
+  async list(): Promise<{ object: 'list'; data: KeyResponseDto[] }> {
+    return { object: 'list', data: await this.keys.list() };
+  }
+
+  @Delete(':id')
+  @Roles('admin')
+  revoke(@Param('id') id: string): Promise<KeyResponseDto> {
+    return this.keys.revoke(id);
+  }
+}

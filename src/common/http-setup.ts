@@ -1,0 +1,83 @@
+// Wiring that applies to every HTTP request, in one place: request ids, the metadata record written
+// when a request ends, and one error path for Nest and for Fastify (body parser, body limit) alike.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestMetadata } from '../compliance/request-metadata';
+import type { MeteringService } from '../metering/metering.service';
+import type { AppLogger } from '../telemetry/logger';
+import { toApiError } from './error-mapper';
+import { elapsedMs } from './request-context';
+
+const INBOUND_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Keeps an id set by a load balancer (HAProxy passes x-request-id); otherwise OpenAI-style `req_<hex>`. */
+export function genRequestId(req: IncomingMessage): string {
+  const inbound = req.headers['x-request-id'];
+  if (typeof inbound === 'string' && INBOUND_REQUEST_ID.test(inbound)) return inbound;
+  return `req_${randomBytes(16).toString('hex')}`;
+}
+
+export interface HttpDeps {
+  log: AppLogger;
+  metering: MeteringService;
+  bodyLimitMb: number;
+}
+
+export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
+  fastify.decorateRequest('facts', null as never);
+  fastify.addHook('onRequest', (req, reply, done) => {
+    req.facts = { startedAt: process.hrtime.bigint() };
+    void reply.header('x-request-id', req.id);
+    done();
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    deps.metering.record(metadataOf(req, reply));
+    done();
+  });
+  fastify.setErrorHandler((error, req, reply) => sendError(error, req, reply, deps));
+}
+
+/** The Nest side of the same error path: every exception a controller, guard or pipe throws. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  constructor(private readonly deps: HttpDeps) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendError(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.deps);
+  }
+}
+
+function sendError(exception: unknown, req: FastifyRequest, reply: FastifyReply, deps: HttpDeps): void {
+  const error = toApiError(exception, deps.bodyLimitMb);
+  if (error.code === 'internal_error') deps.log.error('unhandled_error', exception, { requestId: req.id });
+  if (req.facts) req.facts.errorCode = error.code;
+  if (reply.sent || reply.raw.headersSent) return;
+  void reply.status(error.status).headers(error.responseHeaders()).send(error.toBody());
+}
+
+function metadataOf(req: FastifyRequest, reply: FastifyReply): RequestMetadata {
+  const facts = req.facts ?? { startedAt: process.hrtime.bigint() };
+  const principal = req.principal;
+  return {
+    time: new Date().toISOString(),
+    requestId: req.id,
+    method: req.method,
+    // The route pattern, never the URL: a query string may carry a key (?key=) or other input.
+    endpoint: req.routeOptions.url ?? 'unmatched',
+    status: facts.clientClosed ? 499 : reply.statusCode,
+    latencyMs: Math.round(elapsedMs(facts.startedAt) * 1000) / 1000,
+    keyId: principal?.keyId,
+    account: principal?.accountName ?? undefined,
+    model: facts.model,
+    upstream: facts.upstream,
+    stream: facts.stream,
+    promptTokens: facts.promptTokens,
+    completionTokens: facts.completionTokens,
+    totalTokens: facts.totalTokens,
+    ttftMs: facts.ttftMs === undefined ? undefined : Math.round(facts.ttftMs * 1000) / 1000,
+    errorCode: facts.errorCode,
+  };
+}

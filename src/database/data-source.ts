@@ -1,0 +1,51 @@
+// One TypeORM data source: PostgreSQL when DATABASE_URL is set, the embedded PGlite database otherwise
+// (typeorm-pglite, see docs/adr/0001-pglite-driver.md). Schema changes only through migrations.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { PGliteDriver } from 'typeorm-pglite';
+import { AccountEntity } from '../auth/entities/account.entity';
+import { ApiKeyEntity } from '../auth/entities/api-key.entity';
+import type { HunzeConfig } from '../config/hunze-config';
+import { AccountsAndKeys1732000000000 } from './migrations/1732000000000-accounts-and-keys';
+
+export const ENTITIES = [AccountEntity, ApiKeyEntity];
+export const MIGRATIONS = [AccountsAndKeys1732000000000];
+
+/** Serialises migrations across replicas that start at the same moment. */
+const MIGRATION_LOCK = 0x68756e7a; // "hunz"
+
+export function createDataSource(config: Pick<HunzeConfig, 'databaseUrl' | 'dataDir'>): DataSource {
+  const common = {
+    type: 'postgres' as const,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+  };
+  let options: DataSourceOptions;
+  if (config.databaseUrl) {
+    options = { ...common, url: config.databaseUrl, extra: { max: 10, application_name: 'hunze' } };
+  } else {
+    const dir = join(config.dataDir, 'pglite');
+    mkdirSync(dir, { recursive: true });
+    options = { ...common, driver: new PGliteDriver({ dataDir: dir }).driver };
+  }
+  return new DataSource(options);
+}
+
+export function usesEmbeddedDatabase(config: Pick<HunzeConfig, 'databaseUrl'>): boolean {
+  return !config.databaseUrl;
+}
+
+/** Runs pending migrations under an advisory lock; returns the names of those applied. */
+export async function migrate(dataSource: DataSource): Promise<string[]> {
+  await dataSource.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  try {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await dataSource.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+  }
+}

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { ModelsModule } from '../models/models.module';
+import { ChatController } from './chat.controller';
+import { Relay } from './relay.service';
+import { UpstreamPools } from './upstream-pools.service';
+
+@Module({ imports: [ModelsModule], controllers: [ChatController], providers: [Relay, UpstreamPools], exports: [UpstreamPools] })
+export class GatewayModule {}

@@ -1,0 +1,46 @@
+import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { DataSource } from 'typeorm';
+import { Public } from '../auth/roles.decorator';
+import { UpstreamPools } from '../gateway/upstream-pools.service';
+import { ModelRegistry } from '../models/model-registry.service';
+
+const DB_PING_TIMEOUT_MS = 1_000;
+
+@Controller()
+@Public()
+export class HealthController {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(UpstreamPools) private readonly pools: UpstreamPools,
+    @Inject(ModelRegistry) private readonly models: ModelRegistry,
+  ) {}
+
+  /** Liveness: the process answers. */
+  @Get('healthz')
+  @HttpCode(200)
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: the database answers and every model has a healthy upstream. */
+  @Get('readyz')
+  async ready(@Res() reply: FastifyReply): Promise<void> {
+    const database = await this.pingDatabase();
+    const upstreams = this.pools.allModelsServed(this.models.all());
+    const ok = database && upstreams;
+    await reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { database, upstreams } });
+  }
+
+  private async pingDatabase(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DB_PING_TIMEOUT_MS)));
+    try {
+      return await Promise.race([this.dataSource.query('SELECT 1').then(() => true), timeout]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

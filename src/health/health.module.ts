@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { GatewayModule } from '../gateway/gateway.module';
+import { ModelsModule } from '../models/models.module';
+import { HealthController } from './health.controller';
+
+@Module({ imports: [GatewayModule, ModelsModule], controllers: [HealthController] })
+export class HealthModule {}

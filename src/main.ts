@@ -1,0 +1,28 @@
+// Builds and starts the HTTP appliance. `hunze serve` (src/cli.ts) and the e2e tests both come through here.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule, type AppOptions } from './app.module';
+import { ApiExceptionFilter, configureHttp, genRequestId } from './common/http-setup';
+import { MeteringService } from './metering/metering.service';
+
+export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
+  const { bodyLimitMb } = options.config.file.server;
+  const adapter = new FastifyAdapter({
+    bodyLimit: Math.floor(bodyLimitMb * 1024 * 1024),
+    genReqId: genRequestId,
+    logger: false,
+    // Model ids contain slashes and dots; keep URLs as written.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+    logger: false,
+    abortOnError: false,
+  });
+  const deps = { log: options.logger, metering: app.get(MeteringService), bodyLimitMb };
+  configureHttp(app.getHttpAdapter().getInstance(), deps);
+  app.useGlobalFilters(new ApiExceptionFilter(deps));
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}
