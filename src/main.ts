@@ -1,6 +1,7 @@
 // Builds and starts the HTTP appliance. `hunze serve` (src/cli.ts) and the e2e tests both come through here.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule, type AppOptions } from './app.module';
 import { ApiExceptionFilter, configureHttp, genRequestId } from './common/http-setup';
@@ -20,9 +21,23 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     abortOnError: false,
   });
   const deps = { log: options.logger, metering: app.get(MeteringService), bodyLimitMb };
-  configureHttp(app.getHttpAdapter().getInstance(), deps);
+  const fastify = app.getHttpAdapter().getInstance();
+  configureHttp(fastify, deps);
+  closeConnectionsAfterGrace(fastify, options.config.file.server.shutdownGraceSeconds);
   app.useGlobalFilters(new ApiExceptionFilter(deps));
   app.enableShutdownHooks();
   await app.init();
   return app;
+}
+
+/**
+ * Fastify's close waits for every connection. Open streams get the grace period to finish; after it,
+ * remaining connections (streams, keep-alive sockets that never sent a request) are closed.
+ */
+function closeConnectionsAfterGrace(fastify: FastifyInstance, graceSeconds: number): void {
+  fastify.addHook('preClose', (done) => {
+    const timer = setTimeout(() => fastify.server.closeAllConnections(), graceSeconds * 1000).unref();
+    fastify.server.once('close', () => clearTimeout(timer));
+    done();
+  });
 }

@@ -25,15 +25,21 @@ export function toApiError(err: unknown, bodyLimitMb: number): ApiError {
   if (fromFastify) return fromFastify(bodyLimitMb);
   // Fastify's JSON parser throws a plain SyntaxError with statusCode 400.
   if (err instanceof SyntaxError && coded.statusCode === 400) return new ApiError('invalid_json');
-  if (err instanceof HttpException) return fromHttpStatus(err.getStatus());
+  if (err instanceof HttpException) return fromHttpStatus(err.getStatus(), bodyLimitMb);
   if (typeof coded.statusCode === 'number' && coded.statusCode >= 400 && coded.statusCode < 500) {
-    return fromHttpStatus(coded.statusCode);
+    return fromHttpStatus(coded.statusCode, bodyLimitMb);
   }
   return new ApiError('internal_error');
 }
 
-function fromHttpStatus(status: number): ApiError {
+/**
+ * Nest hands Fastify's own errors over as HttpException(status) without their code. The only 400s that
+ * reach here are the body parser's (empty or unparsable JSON): our handlers throw ApiError.
+ */
+function fromHttpStatus(status: number, limitMb: number): ApiError {
   switch (status) {
+    case 400:
+      return new ApiError('invalid_json');
     case 401:
       return new ApiError('invalid_api_key');
     case 403:
@@ -42,12 +48,12 @@ function fromHttpStatus(status: number): ApiError {
     case 405:
       return new ApiError('not_found');
     case 413:
-      return new ApiError('request_too_large');
+      return new ApiError('request_too_large', { limitMb });
     case 415:
       return new ApiError('unsupported_media_type');
     default:
       return status < 500
-        ? new ApiError('invalid_request_error', { param: 'body', reason: 'the request is malformed' })
+        ? new ApiError('invalid_request_error', { param: 'request', reason: 'the request is malformed' })
         : new ApiError('internal_error');
   }
 }

@@ -1,5 +1,6 @@
 // Wiring that applies to every HTTP request, in one place: request ids, the metadata record written
-// when a request ends, and one error path for Nest and for Fastify (body parser, body limit) alike.
+// when a request ends, and the one error path. Nest routes Fastify's own errors (body parser, body limit)
+// into the same exception filter, so there is no separate Fastify error handler.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
@@ -36,10 +37,9 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
     deps.metering.record(metadataOf(req, reply));
     done();
   });
-  fastify.setErrorHandler((error, req, reply) => sendError(error, req, reply, deps));
 }
 
-/** The Nest side of the same error path: every exception a controller, guard or pipe throws. */
+/** Every exception a controller, guard, pipe or the body parser throws ends here. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   constructor(private readonly deps: HttpDeps) {}

@@ -63,6 +63,7 @@ export function parseConfig(text: string, env: Env, sourcePath = '<inline>'): Hu
     databaseUrl: nonEmpty(env.DATABASE_URL),
     dataDir: resolve(nonEmpty(env.HUNZE_DATA_DIR) ?? 'data'),
     redisUrl: file.redis.url ?? undefined,
+    logLevel: nonEmpty(env.HUNZE_LOG_LEVEL) ?? 'info',
   };
 }
 

@@ -47,6 +47,8 @@ export class ServerConfig {
   @IsString() host: string = '127.0.0.1';
   @IsInt() @Min(0) @Max(65535) port: number = 8080;
   @IsNumber() @Min(0.001) @Max(1024) bodyLimitMb: number = 25;
+  /** On shutdown, open requests (streams) get this long to finish before their connections are closed. */
+  @IsNumber() @Min(0) @Max(3600) shutdownGraceSeconds: number = 10;
 }
 
 export class AuthConfig {

@@ -13,4 +13,6 @@ export abstract class HunzeConfig {
   abstract readonly databaseUrl: string | undefined;
   abstract readonly dataDir: string;
   abstract readonly redisUrl: string | undefined;
+  /** pino level for the metadata log (HUNZE_LOG_LEVEL, default info). */
+  abstract readonly logLevel: string;
 }

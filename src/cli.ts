@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// The `hunze` command. Thin: parses arguments, then calls the same services the HTTP API uses.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { CliModule } from './app.module';
+import { runKeysCommand } from './cli/keys.command';
+import { ConfigError, loadConfig } from './config/config.loader';
+import type { HunzeConfig } from './config/hunze-config';
+import { createDataSource, migrate } from './database/data-source';
+import { serve } from './serve';
+import { AppLogger } from './telemetry/logger';
+
+const USAGE = `Usage: hunze <command>
+
+  serve                         start the appliance (what npm start runs)
+  config check                  validate the configuration; exit 1 with one line per problem
+  keys create --name N [--role user|admin|dpo] [--account A] [--models a,b] [--rpm N] [--tpm N]
+              [--monthly-tokens N] [--expires ISO] [--json]
+  keys list [--json]
+  keys revoke ID
+  db migrate                    apply pending database migrations
+
+Environment: HUNZE_CONFIG, DATABASE_URL, HUNZE_DATA_DIR, HUNZE_ADMIN_KEY, REDIS_URL, PORT, HOST.`;
+
+export class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub] = argv;
+  if (!command || command === '--help' || command === 'help') return print(USAGE, 0);
+  if (command === 'config' && sub === 'check') return configCheck();
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return -1; // keeps running
+    case 'keys':
+      return runKeysCommand(sub, argv.slice(2), config, () => cliContext(config));
+    case 'db':
+      if (sub === 'migrate') return dbMigrate(config);
+      break;
+  }
+  throw new UsageError(`unknown command: ${argv.join(' ')}`);
+}
+
+function configCheck(): number {
+  try {
+    const config = loadConfig();
+    const { upstreams, models } = config.file;
+    return print(
+      `${config.sourcePath}: valid (${upstreams.length} upstreams, ${models.length} models, fingerprint ${config.fingerprint})`,
+      0,
+    );
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.problems.join('\n')}\n`);
+    return 1;
+  }
+}
+
+async function dbMigrate(config: HunzeConfig): Promise<number> {
+  const dataSource = createDataSource(config);
+  await dataSource.initialize();
+  try {
+    const applied = await migrate(dataSource);
+    return print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date', 0);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+function cliContext(config: HunzeConfig) {
+  return NestFactory.createApplicationContext(CliModule.forRoot({ config, logger: new AppLogger('warn') }), {
+    logger: false,
+    abortOnError: false,
+  });
+}
+
+function print(text: string, code: number): number {
+  process.stdout.write(`${text}\n`);
+  return code;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError) process.stderr.write(`${err.problems.join('\n')}\n`);
+      else if (err instanceof UsageError) process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+      else process.stderr.write(`hunze: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = err instanceof UsageError ? 2 : 1;
+    },
+  );
+}
+
+export { main };

@@ -1,0 +1,233 @@
+// Fake Hugging Face text-embeddings-inference 1.9 (OpenAI route `/v1/embeddings`, `/health`, `/info`).
+// Mirrors TEI's wire details the gateway depends on: the flat `{"message","code","type"}` error body on the
+// OpenAI route, 413 above max_client_batch_size, 400 "empty", an EMPTY-bodied 401 when --api-key is set
+// (/health stays public, /info does not), and little-endian float32 base64 embeddings.
+import { createHash } from 'node:crypto';
+import type http from 'node:http';
+import { FakeServerBase, type FakeServerOptions } from './fake-server-base';
+
+export interface FakeTeiOptions extends FakeServerOptions {
+  /** `model` echoed in responses and `/info` (TEI ignores the request's `model`). Default BAAI/bge-m3. */
+  modelName?: string;
+  /** Native embedding size; default 1024 (bge-m3). */
+  dimensions?: number;
+  /** TEI `--max-client-batch-size`; default 32. */
+  maxClientBatchSize?: number;
+}
+
+export type FakeTeiMode = 'overloaded' | 'backend-error' | 'tokenizer-error';
+
+/** `/v1/embeddings` success body; `E` is number[] for "float", string for "base64". */
+export interface TeiEmbeddingsResponse<E = number[] | string> {
+  object: 'list';
+  data: { object: 'embedding'; embedding: E; index: number }[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+/** TEI's flat error body on the OpenAI route (not OpenAI's `{"error":{...}}`). */
+export interface TeiErrorBody {
+  message: string;
+  code: number;
+  type: string;
+}
+
+const EMBEDDING_PATHS = new Set(['/v1/embeddings', '/embeddings']);
+
+export class FakeTei extends FakeServerBase<FakeTeiMode> {
+  readonly modelName: string;
+  readonly dimensions: number;
+  readonly maxClientBatchSize: number;
+
+  private constructor(options: FakeTeiOptions) {
+    super(options);
+    this.modelName = options.modelName ?? 'BAAI/bge-m3';
+    this.dimensions = options.dimensions ?? 1024;
+    this.maxClientBatchSize = options.maxClientBatchSize ?? 32;
+  }
+
+  static async start(options: FakeTeiOptions = {}): Promise<FakeTei> {
+    const fake = new FakeTei(options);
+    await fake.listen();
+    return fake;
+  }
+
+  /** Number of inputs in each embeddings request received, in arrival order (a string counts as 1). */
+  get batchSizes(): number[] {
+    return this.requests
+      .filter((r) => EMBEDDING_PATHS.has(r.path))
+      .map((r) => {
+        const input: unknown = r.body?.input;
+        return Array.isArray(input) ? input.length : 1;
+      });
+  }
+
+  /** The float32 vector the fake returns for `text`, for assertions on the gateway's output. */
+  embeddingFor(text: string, dimensions = this.dimensions): Float32Array {
+    return deterministicEmbedding(text, dimensions);
+  }
+
+  protected override answerHealth(res: http.ServerResponse): void {
+    if (this.healthy) this.send(res, 200, '', {});
+    else this.sendJson(res, 503, { error: 'unhealthy', error_type: 'unhealthy' });
+  }
+
+  // TEI answers a bare `StatusCode::UNAUTHORIZED`: no body at all.
+  protected override answerUnauthorized(res: http.ServerResponse): void {
+    this.send(res, 401, '', {});
+  }
+
+  protected route(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, path: string): void {
+    if (req.method === 'GET' && path === '/info') return this.sendJson(res, 200, this.info());
+    if (req.method === 'POST' && EMBEDDING_PATHS.has(path)) {
+      return this.embed(res, raw, req.headers['content-type']);
+    }
+    // axum's fallback: 404 with an empty body
+    this.send(res, 404, '', {});
+  }
+
+  private info(): Record<string, unknown> {
+    return {
+      model_id: this.modelName,
+      model_sha: null,
+      model_dtype: 'float16',
+      model_type: { embedding: { pooling: 'cls' } },
+      max_concurrent_requests: 512,
+      max_input_length: 8192,
+      max_batch_tokens: 16384,
+      max_batch_requests: null,
+      max_client_batch_size: this.maxClientBatchSize,
+      auto_truncate: false,
+      tokenization_workers: 4,
+      version: '1.9.0',
+      sha: null,
+      docker_label: null,
+    };
+  }
+
+  private embed(res: http.ServerResponse, raw: Buffer, contentType: string | undefined): void {
+    // axum's Json extractor refuses anything not declared as JSON
+    if (!/^application\/(?:[\w.+-]*\+)?json\b/i.test(contentType ?? '')) {
+      const message = 'Expected request with `Content-Type: application/json`';
+      return this.send(res, 415, message, { 'content-type': 'text/plain; charset=utf-8' });
+    }
+    const request = parseRequest(raw);
+    // axum's Json extractor rejects malformed bodies with plain text, not TEI's JSON error shape
+    if (typeof request === 'string') {
+      return this.send(res, 422, request, { 'content-type': 'text/plain; charset=utf-8' });
+    }
+    const inputs = typeof request.input === 'string' ? [request.input] : request.input;
+    if (inputs.length === 0) return this.sendError(res, 400, 'empty', '`inputs` cannot be empty');
+    if (inputs.length > this.maxClientBatchSize) {
+      const message = `batch size ${inputs.length} > maximum allowed batch size ${this.maxClientBatchSize}`;
+      return this.sendError(res, 413, 'validation', message);
+    }
+
+    switch (this.mode) {
+      case 'overloaded':
+        return this.sendError(res, 429, 'overloaded', 'Model is overloaded');
+      case 'backend-error':
+        return this.sendError(
+          res,
+          424,
+          'backend',
+          'Inference failed: CUDA error: device-side assert triggered',
+        );
+      case 'tokenizer-error':
+        // Deliberately echoes the user's text: the gateway must never pass upstream messages through.
+        return this.sendError(
+          res,
+          422,
+          'tokenizer',
+          `Tokenization error: cannot tokenize "${inputs[0] ?? ''}"`,
+        );
+    }
+
+    const dims = request.dimensions ?? this.dimensions;
+    let tokens = 0;
+    const data = inputs.map((text, index) => {
+      tokens += Math.max(1, text.split(/\s+/).filter(Boolean).length);
+      const vector = deterministicEmbedding(text, dims);
+      const embedding = request.encoding_format === 'base64' ? toBase64(vector) : Array.from(vector);
+      return { object: 'embedding' as const, embedding, index };
+    });
+    const body: TeiEmbeddingsResponse = {
+      object: 'list',
+      data,
+      model: this.modelName,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
+    this.sendJson(res, 200, body, { 'x-compute-type': 'gpu+optimized', 'x-compute-tokens': String(tokens) });
+  }
+
+  private sendError(res: http.ServerResponse, code: number, type: string, message: string): void {
+    const body: TeiErrorBody = { message, code, type };
+    this.sendJson(res, code, body);
+  }
+}
+
+interface EmbeddingsRequest {
+  input: string | string[];
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+}
+
+/** Validated request, or the plain-text rejection axum would send. */
+function parseRequest(raw: Buffer): EmbeddingsRequest | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    return `Failed to parse the request body as JSON: ${(err as Error).message}`;
+  }
+  if (typeof body !== 'object' || body === null) {
+    return 'Failed to deserialize the JSON body into the target type';
+  }
+  const { input, encoding_format, dimensions } = body as Record<string, unknown>;
+  const inputOk =
+    typeof input === 'string' || (Array.isArray(input) && input.every((i) => typeof i === 'string'));
+  if (!inputOk) return 'Failed to deserialize the JSON body into the target type: input: invalid type';
+  if (encoding_format !== undefined && encoding_format !== 'float' && encoding_format !== 'base64') {
+    return 'Failed to deserialize the JSON body into the target type: encoding_format: unknown variant';
+  }
+  if (
+    dimensions !== undefined &&
+    dimensions !== null &&
+    !(Number.isInteger(dimensions) && (dimensions as number) > 0)
+  ) {
+    return 'Failed to deserialize the JSON body into the target type: dimensions: invalid value';
+  }
+  return {
+    input: input as string | string[],
+    encoding_format: encoding_format as EmbeddingsRequest['encoding_format'],
+    dimensions: (dimensions as number | null | undefined) ?? undefined,
+  };
+}
+
+/** Unit-length vector seeded from sha256(text); a prefix of a longer vector, like Matryoshka truncation. */
+export function deterministicEmbedding(text: string, dimensions: number): Float32Array {
+  const seed = createHash('sha256').update(text, 'utf8').digest();
+  let state = seed.readUInt32LE(0) || 1;
+  const values = new Float32Array(dimensions);
+  let norm = 0;
+  for (let i = 0; i < dimensions; i++) {
+    // xorshift32: cheap, deterministic, good enough to make distinct texts' vectors differ
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    const v = state / 0x100000000 - 0.5;
+    values[i] = v;
+    norm += v * v;
+  }
+  const scale = 1 / Math.sqrt(norm || 1);
+  for (let i = 0; i < dimensions; i++) values[i] = (values[i] ?? 0) * scale;
+  return values;
+}
+
+/** Little-endian float32 bytes, base64 — what TEI and OpenAI send for `encoding_format: "base64"`. */
+function toBase64(vector: Float32Array): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  vector.forEach((v, i) => bytes.writeFloatLE(v, i * 4));
+  return bytes.toString('base64');
+}
