@@ -7,7 +7,11 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   testTimeout: 30000,
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/fakes/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/fakes/**/*.spec.ts'],
+    },
     {
       ...base,
       displayName: 'e2e:postgres',

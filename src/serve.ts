@@ -19,7 +19,11 @@ export async function serve(config: HunzeConfig): Promise<void> {
   const address = (await app.getUrl()).replace('[::1]', 'localhost');
   if (cliToken) writeCliEndpoint(config.dataDir, { pid: process.pid, url: address, token: cliToken });
   process.once('exit', () => removeCliEndpoint(config.dataDir, process.pid));
-  logger.event('started', { address, fingerprint: config.fingerprint, database: embedded ? 'pglite' : 'postgres' });
+  logger.event('started', {
+    address,
+    fingerprint: config.fingerprint,
+    database: embedded ? 'pglite' : 'postgres',
+  });
   process.stderr.write(
     `\nHunze is listening on ${address} (config ${config.sourcePath}, fingerprint ${config.fingerprint.slice(0, 12)}).\n` +
       `Create your first API key:  npx hunze keys create --name my-first-key\n` +

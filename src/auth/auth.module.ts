@@ -14,7 +14,11 @@ import { KeysController } from './keys.controller';
 import { KeysService } from './keys.service';
 
 /** Redis when configured (shared with rate limits), else Postgres NOTIFY, else in-process (embedded db). */
-async function createKeyChangeBus(config: HunzeConfig, dataSource: DataSource, log: AppLogger): Promise<KeyChangeBus> {
+async function createKeyChangeBus(
+  config: HunzeConfig,
+  dataSource: DataSource,
+  log: AppLogger,
+): Promise<KeyChangeBus> {
   const onError = (err: unknown) => log.error('key_change_bus_error', err);
   if (config.redisUrl) {
     const bus = new RedisKeyChangeBus(config.redisUrl, onError);

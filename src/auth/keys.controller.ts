@@ -12,7 +12,9 @@ export class KeysController {
   @Post()
   @HttpCode(201)
   @Roles('admin')
-  create(@Body(new BodyValidationPipe(CreateKeyDto, true)) dto: CreateKeyDto): Promise<CreatedKeyResponseDto> {
+  create(
+    @Body(new BodyValidationPipe(CreateKeyDto, true)) dto: CreateKeyDto,
+  ): Promise<CreatedKeyResponseDto> {
     return this.keys.create(dto);
   }
 

@@ -32,11 +32,18 @@ export class KeysService {
     });
     const expiresAt = dto.expires_at ? new Date(dto.expires_at) : null;
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
-      throw new ApiError('invalid_request_error', { param: 'expires_at', reason: 'must be in the future' }, 'expires_at');
+      throw new ApiError(
+        'invalid_request_error',
+        { param: 'expires_at', reason: 'must be in the future' },
+        'expires_at',
+      );
     }
     const material = generateKey();
     const saved = await this.dataSource.transaction(async (tx) => {
-      const account = await this.findOrCreateAccount(tx.getRepository(AccountEntity), dto.account ?? DEFAULT_ACCOUNT);
+      const account = await this.findOrCreateAccount(
+        tx.getRepository(AccountEntity),
+        dto.account ?? DEFAULT_ACCOUNT,
+      );
       const entity = tx.getRepository(ApiKeyEntity).create({
         id: randomUUID(),
         prefix: material.prefix,
@@ -90,12 +97,7 @@ export class KeysService {
   }
 
   private async findOrCreateAccount(repo: Repository<AccountEntity>, name: string): Promise<AccountEntity> {
-    await repo
-      .createQueryBuilder()
-      .insert()
-      .values({ id: randomUUID(), name })
-      .orIgnore()
-      .execute();
+    await repo.createQueryBuilder().insert().values({ id: randomUUID(), name }).orIgnore().execute();
     return repo.findOneOrFail({ where: { name } });
   }
 }

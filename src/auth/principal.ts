@@ -18,7 +18,16 @@ export const BREAK_GLASS_KEY_ID = 'break-glass';
 export const LOCAL_CLI_KEY_ID = 'local-cli';
 
 export function adminPrincipal(keyId: string): Principal {
-  return { keyId, role: 'admin', accountId: null, accountName: null, allowedModels: null, rpm: null, tpm: null, monthlyTokens: null };
+  return {
+    keyId,
+    role: 'admin',
+    accountId: null,
+    accountName: null,
+    allowedModels: null,
+    rpm: null,
+    tpm: null,
+    monthlyTokens: null,
+  };
 }
 
 declare module 'fastify' {

@@ -39,7 +39,8 @@ export async function runKeysCommand(
   context: () => Promise<INestApplicationContext>,
 ): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') throw new Error(`unknown keys command: ${sub ?? ''}`);
+  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke')
+    throw new Error(`unknown keys command: ${sub ?? ''}`);
   const ops = await openKeyOps(config, context);
   try {
     switch (sub) {
@@ -79,7 +80,13 @@ function toDto(values: Partial<Record<keyof typeof OPTIONS, string | boolean>>):
     name: values.name,
     role: values.role,
     account: values.account,
-    models: typeof values.models === 'string' ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined,
+    models:
+      typeof values.models === 'string'
+        ? values.models
+            .split(',')
+            .map((m) => m.trim())
+            .filter(Boolean)
+        : undefined,
     rpm: int(values.rpm),
     tpm: int(values.tpm),
     monthly_tokens: int(values['monthly-tokens']),
@@ -90,7 +97,10 @@ function toDto(values: Partial<Record<keyof typeof OPTIONS, string | boolean>>):
   return new BodyValidationPipe(CreateKeyDtoClass, true).transform(defined);
 }
 
-async function openKeyOps(config: HunzeConfig, context: () => Promise<INestApplicationContext>): Promise<KeyOps> {
+async function openKeyOps(
+  config: HunzeConfig,
+  context: () => Promise<INestApplicationContext>,
+): Promise<KeyOps> {
   const server = usesEmbeddedDatabase(config) ? readCliEndpoint(config.dataDir) : undefined;
   if (server) return remoteKeyOps(server);
   const app = await context();
@@ -107,7 +117,10 @@ function remoteKeyOps(server: CliEndpoint): KeyOps {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${server.url}/admin/v1/keys${path}`, {
       method,
-      headers: { authorization: `Bearer ${server.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${server.token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
     const json = (await response.json()) as T | OpenAiErrorBody;
@@ -126,10 +139,26 @@ function formatTable(keys: KeyResponseDto[]): string {
   const now = Date.now();
   const status = (k: KeyResponseDto) =>
     k.revoked_at ? 'revoked' : k.expires_at && Date.parse(k.expires_at) <= now ? 'expired' : 'active';
-  const rows = keys.map((k) => [k.id, `${k.prefix}…`, k.name, k.role, k.account ?? '-', (k.models ?? ['*']).join(','), status(k), k.created_at]);
+  const rows = keys.map((k) => [
+    k.id,
+    `${k.prefix}…`,
+    k.name,
+    k.role,
+    k.account ?? '-',
+    (k.models ?? ['*']).join(','),
+    status(k),
+    k.created_at,
+  ]);
   const header = ['ID', 'PREFIX', 'NAME', 'ROLE', 'ACCOUNT', 'MODELS', 'STATUS', 'CREATED'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function out(text: string): number {

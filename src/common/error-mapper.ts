@@ -14,7 +14,8 @@ const FASTIFY_CODES: Readonly<Record<string, (limitMb: number) => ApiError>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: () => new ApiError('invalid_json'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new ApiError('invalid_json'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new ApiError('unsupported_media_type'),
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new ApiError('invalid_request_error', { param: 'content-length', reason: 'does not match the body' }),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
+    new ApiError('invalid_request_error', { param: 'content-length', reason: 'does not match the body' }),
 };
 
 export function toApiError(err: unknown, bodyLimitMb: number): ApiError {

@@ -35,7 +35,12 @@ export const ERRORS = {
     message: 'The requested model does not exist. GET /v1/models lists the models you can use.',
     retry: false,
   },
-  not_found: { status: 404, type: 'invalid_request_error', message: 'Unknown endpoint or resource.', retry: false },
+  not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: 'Unknown endpoint or resource.',
+    retry: false,
+  },
   invalid_json: {
     status: 400,
     type: 'invalid_request_error',
@@ -57,7 +62,8 @@ export const ERRORS = {
   wrong_model_kind: {
     status: 400,
     type: 'invalid_request_error',
-    message: 'The requested model is a {kind} model and cannot serve this endpoint, which needs a {needed} model.',
+    message:
+      'The requested model is a {kind} model and cannot serve this endpoint, which needs a {needed} model.',
     retry: false,
   },
   request_too_large: {
@@ -87,7 +93,8 @@ export const ERRORS = {
   upstream_rejected: {
     status: 400,
     type: 'invalid_request_error',
-    message: 'The model backend rejected the request (status {upstreamStatus}); check its parameters and length.',
+    message:
+      'The model backend rejected the request (status {upstreamStatus}); check its parameters and length.',
     retry: false,
   },
   upstream_error: {

@@ -72,5 +72,9 @@ function toApiError(error: ValidationError, parent: string): ApiError {
   const constraint = Object.keys(error.constraints ?? {})[0] ?? 'invalid';
   const context = error.contexts?.[constraint] as ConstraintContext | undefined;
   if (context) return new ApiError(context.errorCode, context.params ?? {}, path);
-  return new ApiError('invalid_request_error', { param: path, reason: REASONS[constraint] ?? 'is invalid' }, path);
+  return new ApiError(
+    'invalid_request_error',
+    { param: path, reason: REASONS[constraint] ?? 'is invalid' },
+    path,
+  );
 }

@@ -44,7 +44,8 @@ export function toMetadata(input: Readonly<Record<string, unknown>>): Partial<Re
   const out: Record<string, unknown> = {};
   for (const field of METADATA_FIELDS) {
     const value = input[field];
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[field] = value;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      out[field] = value;
   }
-  return out as Partial<RequestMetadata>;
+  return out;
 }

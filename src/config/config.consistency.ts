@@ -30,7 +30,8 @@ function checkModels(file: HunzeConfigFile): string[] {
     [m.id, ...m.aliases].forEach((name) => {
       if (RESERVED_MODEL_NAMES.has(name)) problems.push(`models[${i}]: "${name}" is reserved for routing`);
       const owner = names.get(name);
-      if (owner !== undefined) problems.push(`models[${i}]: name "${name}" is already used by model "${owner}"`);
+      if (owner !== undefined)
+        problems.push(`models[${i}]: name "${name}" is already used by model "${owner}"`);
       names.set(name, m.id);
     });
   });

@@ -24,7 +24,12 @@ describe('config loader', () => {
   });
 
   it('applies PORT, HOST, REDIS_URL and DATABASE_URL overrides', () => {
-    const config = parseConfig(shipped, { PORT: '9999', HOST: '0.0.0.0', REDIS_URL: 'redis://x', DATABASE_URL: 'postgres://db' });
+    const config = parseConfig(shipped, {
+      PORT: '9999',
+      HOST: '0.0.0.0',
+      REDIS_URL: 'redis://x',
+      DATABASE_URL: 'postgres://db',
+    });
     expect(config.file.server).toMatchObject({ port: 9999, host: '0.0.0.0' });
     expect(config.redisUrl).toBe('redis://x');
     expect(config.databaseUrl).toBe('postgres://db');
@@ -64,8 +69,13 @@ describe('config loader', () => {
   });
 
   it('refuses an upstream outside the allowed regions and names it', () => {
-    const us = shipped.replace('{ country: NL, city: Groningen, site: Groningen DC1 }', '{ country: US, city: Ashburn }');
-    expect(problemsOf(us)).toEqual([expect.stringContaining('residency violation: upstream "gro-a40-1" is in US')]);
+    const us = shipped.replace(
+      '{ country: NL, city: Groningen, site: Groningen DC1 }',
+      '{ country: US, city: Ashburn }',
+    );
+    expect(problemsOf(us)).toEqual([
+      expect.stringContaining('residency violation: upstream "gro-a40-1" is in US'),
+    ]);
     expect(problemsOf(us.replace('allowedRegions: [EEA]', 'allowedRegions: [EEA, US]'))).toEqual([]);
     const ch = shipped.replace('{ country: NL, city: Groningen, site: Groningen DC1 }', '{ country: CH }');
     expect(problemsOf(ch)).toHaveLength(1);
@@ -78,8 +88,13 @@ describe('config loader', () => {
     expect(problemsOf(shipped.replace('aliases: [bge-m3]', 'aliases: [auto]'))).toEqual([
       'models[2]: "auto" is reserved for routing',
     ]);
-    const withKey = shipped.replace('hardware: NVIDIA A40\n', 'hardware: NVIDIA A40\n    apiKey: env:VLLM_API_KEY\n');
-    expect(problemsOf(withKey)).toEqual(['upstreams[0].apiKey: environment variable VLLM_API_KEY is not set']);
+    const withKey = shipped.replace(
+      'hardware: NVIDIA A40\n',
+      'hardware: NVIDIA A40\n    apiKey: env:VLLM_API_KEY\n',
+    );
+    expect(problemsOf(withKey)).toEqual([
+      'upstreams[0].apiKey: environment variable VLLM_API_KEY is not set',
+    ]);
     expect(parseConfig(withKey, { VLLM_API_KEY: 'secret' }).file.upstreams[0]?.apiKey).toBe('secret');
   });
 

@@ -40,7 +40,9 @@ export function loadConfig(env: Env = process.env): HunzeConfig {
 export function parseConfig(text: string, env: Env, sourcePath = '<inline>'): HunzeConfig {
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => `${sourcePath}: YAML ${e.code} at line ${e.linePos?.[0]?.line ?? '?'}`));
+    throw new ConfigError(
+      doc.errors.map((e) => `${sourcePath}: YAML ${e.code} at line ${e.linePos?.[0]?.line ?? '?'}`),
+    );
   }
   const raw: unknown = doc.toJS();
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -72,7 +74,7 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: Env): Record<strin
   const section = (name: string): Record<string, unknown> => {
     const current = copy[name];
     if (typeof current === 'object' && current !== null) return current as Record<string, unknown>;
-    return (copy[name] = {}) as Record<string, unknown>;
+    return (copy[name] = {});
   };
   if (nonEmpty(env.PORT)) section('server').port = Number(env.PORT);
   if (nonEmpty(env.HOST)) section('server').host = env.HOST;
@@ -99,7 +101,9 @@ function resolveSecrets(file: HunzeConfigFile, env: Env): string[] {
 
 /** Canonical JSON (sorted keys) of the config as written, secrets as their reference names. */
 export function fingerprintOf(raw: unknown): string {
-  return createHash('sha256').update(canonicalJson(redactSecrets(raw))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(redactSecrets(raw)))
+    .digest('hex');
 }
 
 /** A copy of the raw config with every literal secret replaced; `env:NAME` references are kept. */
@@ -112,7 +116,8 @@ export function redactSecrets(raw: unknown): unknown {
   const redact = (v: unknown) => (typeof v === 'string' && !ENV_REF.test(v) ? '<redacted>' : v);
   if (copy.auth?.adminKey) copy.auth.adminKey = redact(copy.auth.adminKey);
   if (copy.redis?.url) copy.redis.url = redact(copy.redis.url);
-  if (Array.isArray(copy.upstreams)) copy.upstreams.forEach((u) => u?.apiKey && (u.apiKey = redact(u.apiKey)));
+  if (Array.isArray(copy.upstreams))
+    copy.upstreams.forEach((u) => u?.apiKey && (u.apiKey = redact(u.apiKey)));
   return copy;
 }
 
@@ -133,7 +138,9 @@ function flattenErrors(error: ValidationError, parent: string): string[] {
     : parent
       ? `${parent}.${error.property}`
       : error.property;
-  const own = Object.values(error.constraints ?? {}).map((message) => `${path}: ${stripPropertyName(message, error.property)}`);
+  const own = Object.values(error.constraints ?? {}).map(
+    (message) => `${path}: ${stripPropertyName(message, error.property)}`,
+  );
   return [...own, ...(error.children ?? []).flatMap((child) => flattenErrors(child, path))];
 }
 

@@ -6,6 +6,10 @@ import { HunzeConfig } from './hunze-config';
 @Module({})
 export class ConfigModule {
   static forRoot(config: HunzeConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: HunzeConfig, useValue: config }], exports: [HunzeConfig] };
+    return {
+      module: ConfigModule,
+      providers: [{ provide: HunzeConfig, useValue: config }],
+      exports: [HunzeConfig],
+    };
   }
 }

@@ -75,13 +75,17 @@ export class TimeoutsConfig {
 }
 
 export class UpstreamConfig {
-  @Matches(/^[a-z0-9][a-z0-9._-]*$/, { message: 'must be lowercase letters, digits, dot, dash or underscore' })
+  @Matches(/^[a-z0-9][a-z0-9._-]*$/, {
+    message: 'must be lowercase letters, digits, dot, dash or underscore',
+  })
   id!: string;
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) baseUrl!: string;
   @IsOptional() @IsString() @MinLength(1) apiKey?: string;
   @ValidateNested() @Type(() => LocationConfig) location!: LocationConfig;
   @ValidateNested() @Type(() => PartyConfig) operator!: PartyConfig;
-  @IsArray() @ArrayMinSize(1) @Matches(CIDR, { each: true, message: 'each must be a CIDR range' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @Matches(CIDR, { each: true, message: 'each must be a CIDR range' })
   networks!: string[];
   @IsOptional() @IsString() hardware?: string;
   @ValidateNested() @Type(() => TimeoutsConfig) timeouts: TimeoutsConfig = new TimeoutsConfig();

@@ -4,5 +4,10 @@ import { ChatController } from './chat.controller';
 import { Relay } from './relay.service';
 import { UpstreamPools } from './upstream-pools.service';
 
-@Module({ imports: [ModelsModule], controllers: [ChatController], providers: [Relay, UpstreamPools], exports: [UpstreamPools] })
+@Module({
+  imports: [ModelsModule],
+  controllers: [ChatController],
+  providers: [Relay, UpstreamPools],
+  exports: [UpstreamPools],
+})
 export class GatewayModule {}

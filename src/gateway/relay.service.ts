@@ -125,7 +125,11 @@ export class Relay {
     });
     void reply
       .status(200)
-      .headers({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
+      .headers({
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-accel-buffering': 'no',
+      })
       .send(relay);
   }
 }
@@ -142,7 +146,7 @@ function usageOf(text: string): Usage | null | undefined {
     const value: unknown = JSON.parse(text);
     if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
     const usage = (value as { usage?: unknown }).usage;
-    return usage && typeof usage === 'object' ? (usage as Usage) : null;
+    return usage && typeof usage === 'object' ? usage : null;
   } catch {
     return undefined;
   }

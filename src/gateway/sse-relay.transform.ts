@@ -84,7 +84,7 @@ export class SseRelayTransform extends Transform {
       }
       const usage = chunk?.usage;
       if (usage && typeof usage === 'object') {
-        this.options.onUsage(usage as Usage);
+        this.options.onUsage(usage);
         const choices = chunk.choices;
         if (this.options.dropUsageChunk && Array.isArray(choices) && choices.length === 0) return;
       }
@@ -96,7 +96,9 @@ export class SseRelayTransform extends Transform {
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -4,14 +4,21 @@ import { ApiError } from '../common/errors';
 
 /** The upstream answered with an error status. */
 export function fromUpstreamStatus(status: number): ApiError {
-  if (status === 400 || status === 413 || status === 422) return new ApiError('upstream_rejected', { upstreamStatus: status });
+  if (status === 400 || status === 413 || status === 422)
+    return new ApiError('upstream_rejected', { upstreamStatus: status });
   if (status === 408 || status === 504) return new ApiError('upstream_timeout');
-  if (status === 429 || status === 503) return new ApiError('upstream_overloaded', {}, null, { 'retry-after': '1' });
+  if (status === 429 || status === 503)
+    return new ApiError('upstream_overloaded', {}, null, { 'retry-after': '1' });
   return new ApiError('upstream_error', { upstreamStatus: status });
 }
 
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUTS = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 /** A transport failure (no usable answer): refused, reset or timed out. */
 export function fromTransportError(err: unknown): ApiError {

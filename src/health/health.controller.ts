@@ -29,12 +29,16 @@ export class HealthController {
     const database = await this.pingDatabase();
     const upstreams = this.pools.allModelsServed(this.models.all());
     const ok = database && upstreams;
-    await reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { database, upstreams } });
+    await reply
+      .status(ok ? 200 : 503)
+      .send({ status: ok ? 'ok' : 'unavailable', checks: { database, upstreams } });
   }
 
   private async pingDatabase(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DB_PING_TIMEOUT_MS)));
+    const timeout = new Promise<boolean>(
+      (resolve) => (timer = setTimeout(() => resolve(false), DB_PING_TIMEOUT_MS)),
+    );
     try {
       return await Promise.race([this.dataSource.query('SELECT 1').then(() => true), timeout]);
     } catch {

@@ -48,7 +48,8 @@ export class ModelRegistry {
     const model = this.byName.get(name);
     if (!model) throw new ApiError('model_not_found', {}, 'model');
     if (!this.isAllowed(model, allowed)) throw new ApiError('model_not_allowed', {}, 'model');
-    if (model.kind !== kind) throw new ApiError('wrong_model_kind', { kind: model.kind, needed: kind }, 'model');
+    if (model.kind !== kind)
+      throw new ApiError('wrong_model_kind', { kind: model.kind, needed: kind }, 'model');
     return model;
   }
 

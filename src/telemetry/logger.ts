@@ -8,7 +8,10 @@ export type EventFields = Readonly<Record<string, string | number | boolean | un
 export class AppLogger {
   private readonly pino: pino.Logger;
 
-  constructor(level: string = 'info', destination: pino.DestinationStream = pino.destination({ sync: false })) {
+  constructor(
+    level: string = 'info',
+    destination: pino.DestinationStream = pino.destination({ sync: false }),
+  ) {
     this.pino = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   }
 
@@ -27,7 +30,8 @@ export class AppLogger {
   /** Logs an unexpected error by class, code and stack frames only; the message line is dropped. */
   error(evt: string, err: unknown, fields: EventFields = {}): void {
     const e = err as { name?: unknown; code?: unknown; stack?: unknown };
-    const frames = typeof e.stack === 'string' ? e.stack.split('\n').filter((l) => l.trimStart().startsWith('at ')) : [];
+    const frames =
+      typeof e.stack === 'string' ? e.stack.split('\n').filter((l) => l.trimStart().startsWith('at ')) : [];
     this.pino.error({
       evt,
       ...fields,

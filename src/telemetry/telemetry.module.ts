@@ -6,6 +6,10 @@ import { AppLogger } from './logger';
 @Module({})
 export class TelemetryModule {
   static forRoot(logger: AppLogger): DynamicModule {
-    return { module: TelemetryModule, providers: [{ provide: AppLogger, useValue: logger }], exports: [AppLogger] };
+    return {
+      module: TelemetryModule,
+      providers: [{ provide: AppLogger, useValue: logger }],
+      exports: [AppLogger],
+    };
   }
 }

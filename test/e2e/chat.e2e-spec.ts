@@ -13,7 +13,14 @@ describe('POST /v1/chat/completions', () => {
   beforeAll(async () => {
     upstream = await FakeVllm.start({ modelName: MODEL, apiKey: 'upstream-secret' });
     hunze = await startTestApp({
-      upstreams: [{ id: 'vllm-a', baseUrl: upstream.baseUrl, apiKey: 'upstream-secret', timeouts: { firstByteMs: 1500, idleMs: 1500 } }],
+      upstreams: [
+        {
+          id: 'vllm-a',
+          baseUrl: upstream.baseUrl,
+          apiKey: 'upstream-secret',
+          timeouts: { firstByteMs: 1500, idleMs: 1500 },
+        },
+      ],
       models: [{ id: MODEL, aliases: ['qwen', 'qwen-fast'], upstreams: ['vllm-a'] }],
     });
     const { key } = await hunze.createKey({ name: 'chat-test' });
@@ -45,9 +52,20 @@ describe('POST /v1/chat/completions', () => {
       model: 'qwen',
       messages: [
         { role: 'system' as const, content: 'be brief' },
-        { role: 'user' as const, content: [{ type: 'text' as const, text: 'what is this?' }, { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'text' as const, text: 'what is this?' },
+            { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          ],
+        },
       ],
-      tools: [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }],
+      tools: [
+        {
+          type: 'function' as const,
+          function: { name: 'lookup', parameters: { type: 'object', properties: {} } },
+        },
+      ],
       tool_choice: { type: 'function' as const, function: { name: 'lookup' } },
       n: 2,
       stop: ['END'],
@@ -68,7 +86,7 @@ describe('POST /v1/chat/completions', () => {
     expect(upstream.requests.at(-1)!.body).toEqual({ ...rest, model: MODEL });
   });
 
-  it('streams chunks as they arrive and hides the usage chunk it asked for on the client\'s behalf', async () => {
+  it("streams chunks as they arrive and hides the usage chunk it asked for on the client's behalf", async () => {
     upstream.chunkDelayMs = 30;
     const stream = await client.chat.completions.create({
       model: MODEL,
@@ -111,19 +129,22 @@ describe('POST /v1/chat/completions', () => {
     ['unauthorized', 502, 'upstream_error'],
     ['reset', 502, 'upstream_connection_failed'],
     ['hang', 504, 'upstream_timeout'],
-  ] as const)('rewrites upstream failure %s into %i %s without the upstream text', async (mode, status, code) => {
-    upstream.mode = mode;
-    const canary = `canary-${mode}-${Date.now()}`;
-    const error = await client.chat.completions
-      .create({ model: MODEL, messages: [{ role: 'user', content: canary }] })
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.APIError);
-    const apiError = error as InstanceType<typeof OpenAI.APIError>;
-    expect(apiError.status).toBe(status);
-    expect(apiError.code).toBe(code);
-    expect(JSON.stringify(apiError.error)).not.toContain(canary);
-    expect(apiError.headers?.get('x-should-retry')).toBe(status >= 500 ? 'true' : 'false');
-  });
+  ] as const)(
+    'rewrites upstream failure %s into %i %s without the upstream text',
+    async (mode, status, code) => {
+      upstream.mode = mode;
+      const canary = `canary-${mode}-${Date.now()}`;
+      const error = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: 'user', content: canary }] })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      const apiError = error as InstanceType<typeof OpenAI.APIError>;
+      expect(apiError.status).toBe(status);
+      expect(apiError.code).toBe(code);
+      expect(JSON.stringify(apiError.error)).not.toContain(canary);
+      expect(apiError.headers?.get('x-should-retry')).toBe(status >= 500 ? 'true' : 'false');
+    },
+  );
 
   it('answers 503 when the upstream refuses connections', async () => {
     const down = await startTestApp({
@@ -133,7 +154,9 @@ describe('POST /v1/chat/completions', () => {
     try {
       const { key } = await down.createKey();
       const c = new OpenAI({ apiKey: key, baseURL: down.baseURL, maxRetries: 0 });
-      const error = (await c.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+      const error = (await c.chat.completions
+        .create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] })
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
       expect(error.status).toBe(503);
       expect(error.code).toBe('upstream_unavailable');
       const ready = await fetch(`${down.url}/readyz`);
@@ -147,7 +170,11 @@ describe('POST /v1/chat/completions', () => {
     'ends a stream that fails midway (%s) with an error event, never a stream that looks complete',
     async (mode) => {
       upstream.mode = mode;
-      const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true });
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      });
       let text = '';
       const consume = async () => {
         for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
@@ -160,7 +187,11 @@ describe('POST /v1/chat/completions', () => {
 
   it('fails a stream whose upstream stalls between chunks with an error event', async () => {
     upstream.chunkDelayMs = 2500; // above the 1.5 s idle timeout
-    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     const consume = async () => {
       for await (const chunk of stream) void chunk;
     };
@@ -174,7 +205,10 @@ describe('POST /v1/chat/completions', () => {
       upstream.chunkDelayMs = stream ? 2000 : 0;
       const controller = new AbortController();
       const pending = client.chat.completions
-        .create({ model: MODEL, messages: [{ role: 'user', content: 'long' }], stream }, { signal: controller.signal })
+        .create(
+          { model: MODEL, messages: [{ role: 'user', content: 'long' }], stream },
+          { signal: controller.signal },
+        )
         .then(async (s) => {
           if (stream) for await (const c of s as AsyncIterable<unknown>) void c;
         })
@@ -205,7 +239,9 @@ async function expectMetered(
 ): Promise<void> {
   await waitUntil(() => hunze.logLines.some((l) => l.includes('"endpoint":"/v1/chat/completions"')));
   await new Promise((r) => setTimeout(r, 50));
-  const records = hunze.logLines.filter((l) => l.includes('"evt":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const records = hunze.logLines
+    .filter((l) => l.includes('"evt":"request"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const last = records.filter((r) => r.endpoint === '/v1/chat/completions').at(-1)!;
   if (expected.promptTokens !== undefined) expect(last.promptTokens).toBe(expected.promptTokens);
   if (expected.completionTokens !== undefined) expect(last.completionTokens).toBe(expected.completionTokens);

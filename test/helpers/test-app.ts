@@ -156,7 +156,11 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns the time it took. */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, stepMs = 20): Promise<number> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  stepMs = 20,
+): Promise<number> {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
     if (await check()) return Date.now() - start;

@@ -1,4 +1,15 @@
-import { ArrayUnique, IsArray, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import {
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  Min,
+} from 'class-validator';
 import { ROLES, type Role } from '../entities/api-key.entity';
 
 /** POST /admin/v1/keys and `hunze keys create`. Field names follow OpenAI's snake_case. */

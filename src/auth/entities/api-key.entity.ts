@@ -17,7 +17,8 @@ export class ApiKeyEntity {
   @JoinColumn({ name: 'account_id' })
   account?: AccountEntity;
   /** Model ids or aliases this key may use; null means every model. */
-  @Column({ name: 'allowed_models', type: 'text', array: true, nullable: true }) allowedModels!: string[] | null;
+  @Column({ name: 'allowed_models', type: 'text', array: true, nullable: true }) allowedModels!:
+    string[] | null;
   @Column({ type: 'integer', nullable: true }) rpm!: number | null;
   @Column({ type: 'integer', nullable: true }) tpm!: number | null;
   @Column({

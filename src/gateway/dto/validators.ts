@@ -11,7 +11,12 @@ export function IsMessageContent(options?: ValidationOptions): PropertyDecorator
           value === undefined ||
           typeof value === 'string' ||
           (Array.isArray(value) &&
-            value.every((part) => typeof part === 'object' && part !== null && typeof (part as { type?: unknown }).type === 'string')),
+            value.every(
+              (part) =>
+                typeof part === 'object' &&
+                part !== null &&
+                typeof (part as { type?: unknown }).type === 'string',
+            )),
       },
     },
     options,

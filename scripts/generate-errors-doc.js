@@ -1,0 +1,5 @@
+// Writes docs/errors.md from the built error catalogue (run through `npm run docs:errors`).
+const { writeFileSync } = require('node:fs');
+const { renderErrorsDoc } = require('../dist/common/errors-doc');
+
+writeFileSync('docs/errors.md', renderErrorsDoc());
