@@ -73,6 +73,7 @@ function metadataOf(req: FastifyRequest, reply: FastifyReply): RequestMetadata {
     account: principal?.accountName ?? undefined,
     model: facts.model,
     upstream: facts.upstream,
+    failovers: facts.failovers,
     stream: facts.stream,
     promptTokens: facts.promptTokens,
     completionTokens: facts.completionTokens,

@@ -9,6 +9,8 @@ export interface RequestFacts {
   startedAt: bigint;
   model?: string;
   upstream?: string;
+  /** Upstreams tried and given up on before the one that answered. */
+  failovers?: number;
   stream?: boolean;
   promptTokens?: number;
   completionTokens?: number;

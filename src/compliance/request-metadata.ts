@@ -12,6 +12,7 @@ export interface RequestMetadata {
   account?: string;
   model?: string;
   upstream?: string;
+  failovers?: number;
   stream?: boolean;
   promptTokens?: number;
   completionTokens?: number;
@@ -31,6 +32,7 @@ export const METADATA_FIELDS: readonly (keyof RequestMetadata)[] = [
   'account',
   'model',
   'upstream',
+  'failovers',
   'stream',
   'promptTokens',
   'completionTokens',

@@ -74,6 +74,21 @@ export class TimeoutsConfig {
   @IsInt() @Min(1) idleMs: number = 60_000;
 }
 
+export class HealthCheckConfig {
+  /** Probed with GET on the upstream's origin: vLLM and TEI answer /health. */
+  @Matches(/^\//, { message: 'must start with /' }) path: string = '/health';
+  /** 0 turns active checks off (the circuit breaker still ejects failing upstreams). */
+  @IsNumber() @Min(0) intervalSeconds: number = 10;
+  @IsInt() @Min(1) timeoutMs: number = 2_000;
+}
+
+export class CircuitBreakerConfig {
+  /** Consecutive failures that open the circuit (the upstream gets no requests)... */
+  @IsInt() @Min(1) failures: number = 5;
+  /** ...until this long has passed; then one trial request decides. */
+  @IsNumber() @Min(0.1) openSeconds: number = 10;
+}
+
 export class UpstreamConfig {
   @Matches(/^[a-z0-9][a-z0-9._-]*$/, {
     message: 'must be lowercase letters, digits, dot, dash or underscore',
@@ -90,6 +105,9 @@ export class UpstreamConfig {
   @IsOptional() @IsString() hardware?: string;
   @ValidateNested() @Type(() => TimeoutsConfig) timeouts: TimeoutsConfig = new TimeoutsConfig();
   @IsInt() @Min(1) @Max(10_000) maxConnections: number = 128;
+  @ValidateNested() @Type(() => HealthCheckConfig) healthCheck: HealthCheckConfig = new HealthCheckConfig();
+  @ValidateNested() @Type(() => CircuitBreakerConfig) circuitBreaker: CircuitBreakerConfig =
+    new CircuitBreakerConfig();
 }
 
 export class ModelCacheConfig {

@@ -1,6 +1,8 @@
-// The one relay every /v1 endpoint goes through: pick an upstream, send, and hand the answer back (whole,
-// or streamed event by event), with the same timeouts, cancellation, error mapping and usage capture.
-// Endpoints differ only in how they validate and shape the upstream body, not in how they proxy.
+// The one relay every /v1 endpoint goes through: try the model's upstreams in order until one gives a usable
+// answer (failover is possible until a byte reaches the client), then hand the answer back whole or event by
+// event, with the same timeouts, cancellation, error mapping and usage capture for every endpoint.
+// Endpoints differ only in how they validate and shape bodies (adapters), not in how they proxy.
+import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
@@ -9,98 +11,131 @@ import { elapsedMs, type RequestFacts } from '../common/request-context';
 import type { ResolvedModel } from '../models/model-registry.service';
 import { SseRelayTransform, type Usage } from './sse-relay.transform';
 import { fromTransportError, fromUpstreamStatus, isAbort } from './upstream-errors';
-import { UpstreamPools, type UpstreamTarget } from './upstream-pools.service';
+import { UpstreamPools } from './upstream-pools.service';
+import { BrokenCircuitError, UpstreamStatusError, type UpstreamTarget } from './upstream-target';
 
 export interface RelayCall {
   /** Path below the upstream's baseUrl, e.g. `/chat/completions`. */
   path: string;
   model: ResolvedModel;
-  /** The JSON body for the upstream (alias already rewritten). */
-  body: string;
+  /** The body for the upstream. A stream (multipart audio) cannot be replayed, so it gets no failover. */
+  body: string | Buffer | Readable;
+  /** Defaults to application/json. */
+  contentType?: string;
   stream: boolean;
   /** Stream only: the client asked for the usage chunk itself. */
-  clientWantsUsage: boolean;
+  clientWantsUsage?: boolean;
+}
+
+export interface Exchange {
+  target: UpstreamTarget;
+  response: Dispatcher.ResponseData;
+  /** Ends the upstream's in-flight count; call once the body is consumed. */
+  release: () => void;
+}
+
+const clientSignals = new WeakMap<FastifyRequest, AbortSignal>();
+
+/** Aborts when the client goes away before its answer is complete (the GPU stops generating at once). */
+export function clientAbortSignal(req: FastifyRequest, reply: FastifyReply): AbortSignal {
+  let signal = clientSignals.get(req);
+  if (!signal) {
+    const controller = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) {
+        req.facts.clientClosed = true;
+        controller.abort();
+      }
+    });
+    signal = controller.signal;
+    clientSignals.set(req, signal);
+  }
+  return signal;
 }
 
 @Injectable()
 export class Relay {
   constructor(@Inject(UpstreamPools) private readonly pools: UpstreamPools) {}
 
+  /** Relays the upstream's answer to the client as it is (JSON whole, or SSE event by event). */
   async forward(call: RelayCall, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const exchange = await this.exchange(call, req, reply);
+    if (call.stream) this.relayStream(call, exchange, req.facts, reply);
+    else
+      await reply
+        .status(200)
+        .header('content-type', 'application/json')
+        .send(await this.readJsonText(exchange, req.facts));
+  }
+
+  /** The upstream's JSON answer, for endpoints that reshape it (embeddings merge, images, Gemini, ...). */
+  async fetchJson(
+    call: RelayCall,
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<Record<string, unknown>> {
+    const exchange = await this.exchange(call, req, reply);
+    return JSON.parse(await this.readJsonText(exchange, req.facts)) as Record<string, unknown>;
+  }
+
+  /**
+   * Sends to the model's upstreams in order until one answers usably (2xx, or a 4xx that is the request's
+   * fault). Transport failures, 5xx, 408/429 and open circuits move on to the next upstream.
+   */
+  async exchange(call: RelayCall, req: FastifyRequest, reply: FastifyReply): Promise<Exchange> {
     const facts = req.facts;
     facts.model = call.model.id;
     facts.stream = call.stream;
-    const target = this.pools.pick(call.model);
-    facts.upstream = target.id;
-
-    // A client that goes away cancels the upstream request at once (the GPU stops generating).
-    const abort = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) {
-        facts.clientClosed = true;
-        abort.abort();
+    const signal = clientAbortSignal(req, reply);
+    const replayable = typeof call.body === 'string' || Buffer.isBuffer(call.body);
+    const headers = { 'content-type': call.contentType ?? 'application/json', 'x-request-id': req.id };
+    let failure: ApiError = new ApiError('upstream_unavailable');
+    for (const target of this.pools.candidates(call.model)) {
+      facts.upstream = target.id;
+      target.inFlight += 1;
+      const release = once(() => (target.inFlight -= 1));
+      try {
+        const response = await target.send({ path: call.path, body: call.body, headers, signal });
+        if (response.statusCode >= 400) {
+          release();
+          await response.body.dump().catch(() => undefined); // never read: it may quote the prompt
+          throw fromUpstreamStatus(response.statusCode);
+        }
+        return { target, response, release };
+      } catch (err) {
+        release();
+        if (err instanceof ApiError) throw err;
+        if (isAbort(err)) throw new ApiError('upstream_connection_failed');
+        failure = toFailure(err);
+        if (!replayable) break;
+        facts.failovers = (facts.failovers ?? 0) + 1;
       }
-    });
-
-    const release = once(() => (target.inFlight -= 1));
-    target.inFlight += 1;
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await target.pool.request({
-        path: target.basePath + call.path,
-        method: 'POST',
-        headers: upstreamHeaders(target, req.id),
-        body: call.body,
-        signal: abort.signal,
-      });
-    } catch (err) {
-      release();
-      if (isAbort(err)) throw new ApiError('upstream_connection_failed');
-      target.markFailure();
-      throw fromTransportError(err);
     }
-    if (response.statusCode >= 500) target.markFailure();
-    else target.markSuccess();
-    if (response.statusCode >= 400) {
-      release();
-      await response.body.dump().catch(() => undefined); // never read: it may quote the prompt
-      throw fromUpstreamStatus(response.statusCode);
-    }
-    if (call.stream) this.relayStream(call, response, facts, reply, abort, release);
-    else await this.relayWhole(response, facts, reply, release);
+    throw failure;
   }
 
-  private async relayWhole(
-    response: Dispatcher.ResponseData,
-    facts: RequestFacts,
-    reply: FastifyReply,
-    release: () => void,
-  ): Promise<void> {
+  private async readJsonText(exchange: Exchange, facts: RequestFacts): Promise<string> {
     let text: string;
     try {
-      text = await response.body.text();
+      text = await exchange.response.body.text();
     } catch (err) {
+      if (!isAbort(err)) exchange.target.recordStreamFailure();
       throw isAbort(err) ? new ApiError('upstream_connection_failed') : fromTransportError(err);
     } finally {
-      release();
+      exchange.release();
     }
     const usage = usageOf(text);
-    if (usage === undefined) throw new ApiError('upstream_error', { upstreamStatus: response.statusCode });
+    if (usage === undefined)
+      throw new ApiError('upstream_error', { upstreamStatus: exchange.response.statusCode });
     noteUsage(facts, usage);
     facts.ttftMs = elapsedMs(facts.startedAt);
-    await reply.status(200).header('content-type', 'application/json').send(text);
+    return text;
   }
 
-  private relayStream(
-    call: RelayCall,
-    response: Dispatcher.ResponseData,
-    facts: RequestFacts,
-    reply: FastifyReply,
-    abort: AbortController,
-    release: () => void,
-  ): void {
+  private relayStream(call: RelayCall, exchange: Exchange, facts: RequestFacts, reply: FastifyReply): void {
+    const { response, target, release } = exchange;
     const relay = new SseRelayTransform({
-      dropUsageChunk: !call.clientWantsUsage,
+      dropUsageChunk: call.clientWantsUsage !== true,
       onFirstEvent: () => (facts.ttftMs = elapsedMs(facts.startedAt)),
       onUsage: (usage) => noteUsage(facts, usage),
       onError: (code) => (facts.errorCode = code),
@@ -116,12 +151,16 @@ export class Relay {
     });
     body.once('error', (err) => {
       release();
-      if (isAbort(err)) relay.destroy();
-      else relay.fail(fromTransportError(err));
+      if (isAbort(err)) {
+        relay.destroy();
+      } else {
+        target.recordStreamFailure();
+        relay.fail(fromTransportError(err));
+      }
     });
     relay.once('close', () => {
       release();
-      if (!body.readableEnded) abort.abort();
+      if (!body.readableEnded) body.destroy();
     });
     void reply
       .status(200)
@@ -134,10 +173,10 @@ export class Relay {
   }
 }
 
-function upstreamHeaders(target: UpstreamTarget, requestId: string): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId };
-  if (target.authorization) headers.authorization = target.authorization;
-  return headers;
+function toFailure(err: unknown): ApiError {
+  if (err instanceof BrokenCircuitError) return new ApiError('upstream_unavailable');
+  if (err instanceof UpstreamStatusError) return fromUpstreamStatus(err.status);
+  return fromTransportError(err);
 }
 
 /** The usage object of a whole JSON answer; undefined when the answer is not a JSON object at all. */
@@ -146,13 +185,13 @@ function usageOf(text: string): Usage | null | undefined {
     const value: unknown = JSON.parse(text);
     if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
     const usage = (value as { usage?: unknown }).usage;
-    return usage && typeof usage === 'object' ? usage : null;
+    return usage && typeof usage === 'object' ? (usage as Usage) : null;
   } catch {
     return undefined;
   }
 }
 
-function noteUsage(facts: RequestFacts, usage: Usage | null): void {
+export function noteUsage(facts: RequestFacts, usage: Usage | null): void {
   if (!usage) return;
   const count = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined);
   facts.promptTokens = count(usage.prompt_tokens);

@@ -1,77 +1,58 @@
-// One undici Pool per upstream (keep-alive connections, per-upstream timeouts from config), and the choice
-// of upstream for a model: the one with the fewest requests in flight.
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Pool } from 'undici';
-import type { UpstreamConfig } from '../config/config.schema';
+// The upstream targets, the order in which a model's upstreams are tried (available ones first, then by
+// fewest requests in flight: least-outstanding-requests balancing), and the active health-check loop.
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HunzeConfig } from '../config/hunze-config';
 import type { ResolvedModel } from '../models/model-registry.service';
-
-/** After a transport failure an upstream counts as unhealthy this long, unless a request succeeds sooner. */
-const FAILURE_MEMORY_MS = 10_000;
-
-export class UpstreamTarget {
-  inFlight = 0;
-  private lastFailureAt = 0;
-  readonly pool: Pool;
-  /** Path prefix of baseUrl (usually /v1), joined with the endpoint path. */
-  readonly basePath: string;
-  readonly authorization: string | undefined;
-
-  constructor(readonly config: UpstreamConfig) {
-    const base = new URL(config.baseUrl);
-    this.basePath = base.pathname.replace(/\/+$/, '');
-    this.authorization = config.apiKey ? `Bearer ${config.apiKey}` : undefined;
-    this.pool = new Pool(base.origin, {
-      connections: config.maxConnections,
-      connect: { timeout: config.timeouts.connectMs },
-      headersTimeout: config.timeouts.firstByteMs,
-      bodyTimeout: config.timeouts.idleMs,
-      keepAliveTimeout: 30_000,
-    });
-  }
-
-  get id(): string {
-    return this.config.id;
-  }
-
-  /** Passive health: the last transport failure is recent. Active checks come with issue 4. */
-  get healthy(): boolean {
-    return Date.now() - this.lastFailureAt > FAILURE_MEMORY_MS;
-  }
-
-  markFailure(): void {
-    this.lastFailureAt = Date.now();
-  }
-
-  markSuccess(): void {
-    this.lastFailureAt = 0;
-  }
-}
+import { UpstreamTarget } from './upstream-target';
 
 @Injectable()
-export class UpstreamPools implements OnApplicationShutdown {
+export class UpstreamPools implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly targets = new Map<string, UpstreamTarget>();
+  private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(@Inject(HunzeConfig) config: HunzeConfig) {
     for (const upstream of config.file.upstreams) this.targets.set(upstream.id, new UpstreamTarget(upstream));
   }
 
-  /** Least outstanding requests among the model's upstreams; ties go to the first listed. */
-  pick(model: ResolvedModel): UpstreamTarget {
-    let best: UpstreamTarget | undefined;
-    for (const upstream of model.upstreams) {
-      const target = this.targets.get(upstream.id)!;
-      if (!best || target.inFlight < best.inFlight) best = target;
+  onApplicationBootstrap(): void {
+    for (const target of this.targets.values()) {
+      const seconds = target.config.healthCheck.intervalSeconds;
+      if (seconds <= 0) continue;
+      void target.probe();
+      this.timers.push(setInterval(() => void target.probe(), seconds * 1000).unref());
     }
-    return best!;
   }
 
-  /** True when every model has at least one healthy upstream. */
+  /** Every upstream of the model, in the order to try them. */
+  candidates(model: ResolvedModel): UpstreamTarget[] {
+    const targets = model.upstreams.map((u) => this.targets.get(u.id)!);
+    if (targets.length === 1) return targets;
+    return targets
+      .map((target, index) => ({ target, index }))
+      .sort(
+        (a, b) =>
+          Number(b.target.available) - Number(a.target.available) ||
+          a.target.inFlight - b.target.inFlight ||
+          a.index - b.index,
+      )
+      .map(({ target }) => target);
+  }
+
+  get(id: string): UpstreamTarget | undefined {
+    return this.targets.get(id);
+  }
+
+  all(): UpstreamTarget[] {
+    return [...this.targets.values()];
+  }
+
+  /** True when every model has at least one available upstream. */
   allModelsServed(models: readonly ResolvedModel[]): boolean {
-    return models.every((m) => m.upstreams.some((u) => this.targets.get(u.id)!.healthy));
+    return models.every((m) => m.upstreams.some((u) => this.targets.get(u.id)!.available));
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.timers.forEach(clearInterval);
     await Promise.all([...this.targets.values()].map((t) => t.pool.destroy()));
   }
 }

@@ -19,7 +19,7 @@ export interface RecordedRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   /** Parsed body (JSON object, multipart summary, or raw text when unparseable). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   body: any;
   receivedAt: number;
 }

@@ -198,8 +198,8 @@ function parseRequest(raw: Buffer): EmbeddingsRequest | string {
     return 'Failed to deserialize the JSON body into the target type: dimensions: invalid value';
   }
   return {
-    input: input as string | string[],
-    encoding_format: encoding_format as EmbeddingsRequest['encoding_format'],
+    input: input,
+    encoding_format: encoding_format,
     dimensions: (dimensions as number | null | undefined) ?? undefined,
   };
 }

@@ -28,7 +28,7 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed JSON of any shape
+  body: any;  
   receivedAt: number;
 }
 
