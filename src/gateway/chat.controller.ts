@@ -4,6 +4,7 @@ import { Roles } from '../auth/roles.decorator';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import { ModelRegistry } from '../models/model-registry.service';
 import { ChatCompletionDto } from './dto/chat-completion.dto';
+import { generationCall } from './generation-call';
 import { Relay } from './relay.service';
 
 @Controller('v1')
@@ -22,22 +23,6 @@ export class ChatController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const model = this.models.resolveFor(body.model, req.principal!.allowedModels, 'chat');
-    const stream = body.stream === true;
-    // Metering needs the upstream's own token counts, so usage is always requested; the relay hides
-    // the usage chunk again unless the client asked for it.
-    const upstreamBody = stream
-      ? { ...body, model: model.id, stream_options: { ...body.stream_options, include_usage: true } }
-      : { ...body, model: model.id };
-    await this.relay.forward(
-      {
-        path: '/chat/completions',
-        model,
-        body: JSON.stringify(upstreamBody),
-        stream,
-        clientWantsUsage: body.stream_options?.include_usage === true,
-      },
-      req,
-      reply,
-    );
+    await this.relay.forward(generationCall('/chat/completions', body, model), req, reply);
   }
 }

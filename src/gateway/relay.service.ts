@@ -30,6 +30,10 @@ export interface RelayCall {
 export interface Exchange {
   target: UpstreamTarget;
   response: Dispatcher.ResponseData;
+  /** Non-stream calls: the whole answer, read inside the failover loop. */
+  text: string;
+  /** Stream calls: the first chunk, awaited inside the failover loop (the rest follows on `response.body`). */
+  first: Buffer | null;
   /** Ends the upstream's in-flight count; call once the body is consumed. */
   release: () => void;
 }
@@ -65,7 +69,7 @@ export class Relay {
       await reply
         .status(200)
         .header('content-type', 'application/json')
-        .send(await this.readJsonText(exchange, req.facts));
+        .send(this.readJsonText(exchange, req.facts));
   }
 
   /** The upstream's JSON answer, for endpoints that reshape it (embeddings merge, images, Gemini, ...). */
@@ -75,12 +79,13 @@ export class Relay {
     reply: FastifyReply,
   ): Promise<Record<string, unknown>> {
     const exchange = await this.exchange(call, req, reply);
-    return JSON.parse(await this.readJsonText(exchange, req.facts)) as Record<string, unknown>;
+    return JSON.parse(this.readJsonText(exchange, req.facts)) as Record<string, unknown>;
   }
 
   /**
    * Sends to the model's upstreams in order until one answers usably (2xx, or a 4xx that is the request's
-   * fault). Transport failures, 5xx, 408/429 and open circuits move on to the next upstream.
+   * fault). Transport failures, 5xx, 408/429, open circuits, and a body that breaks before anything reached
+   * the client (the whole answer for non-stream calls, the first chunk for streams) move on to the next.
    */
   async exchange(call: RelayCall, req: FastifyRequest, reply: FastifyReply): Promise<Exchange> {
     const facts = req.facts;
@@ -94,18 +99,26 @@ export class Relay {
       facts.upstream = target.id;
       target.inFlight += 1;
       const release = once(() => (target.inFlight -= 1));
+      let response: Dispatcher.ResponseData | undefined;
       try {
-        const response = await target.send({ path: call.path, body: call.body, headers, signal });
+        response = await target.send({ path: call.path, body: call.body, headers, signal });
         if (response.statusCode >= 400) {
-          release();
           await response.body.dump().catch(() => undefined); // never read: it may quote the prompt
           throw fromUpstreamStatus(response.statusCode);
         }
-        return { target, response, release };
+        if (call.stream) {
+          const first = await firstChunk(response.body);
+          if (first === null) throw new UpstreamStatusError(response.statusCode); // ended with nothing
+          return { target, response, release, first, text: '' };
+        }
+        const text = await response.body.text();
+        release();
+        return { target, response, release, first: null, text };
       } catch (err) {
         release();
         if (err instanceof ApiError) throw err;
         if (isAbort(err)) throw new ApiError('upstream_connection_failed');
+        if (response) target.recordStreamFailure(); // the body broke after send() had counted a success
         failure = toFailure(err);
         if (!replayable) break;
         facts.failovers = (facts.failovers ?? 0) + 1;
@@ -114,22 +127,13 @@ export class Relay {
     throw failure;
   }
 
-  private async readJsonText(exchange: Exchange, facts: RequestFacts): Promise<string> {
-    let text: string;
-    try {
-      text = await exchange.response.body.text();
-    } catch (err) {
-      if (!isAbort(err)) exchange.target.recordStreamFailure();
-      throw isAbort(err) ? new ApiError('upstream_connection_failed') : fromTransportError(err);
-    } finally {
-      exchange.release();
-    }
-    const usage = usageOf(text);
+  private readJsonText(exchange: Exchange, facts: RequestFacts): string {
+    const usage = usageOf(exchange.text);
     if (usage === undefined)
       throw new ApiError('upstream_error', { upstreamStatus: exchange.response.statusCode });
     noteUsage(facts, usage);
     facts.ttftMs = elapsedMs(facts.startedAt);
-    return text;
+    return exchange.text;
   }
 
   private relayStream(call: RelayCall, exchange: Exchange, facts: RequestFacts, reply: FastifyReply): void {
@@ -141,9 +145,11 @@ export class Relay {
       onError: (code) => (facts.errorCode = code),
     });
     const body = response.body;
+    if (exchange.first) relay.write(exchange.first);
     body.on('data', (chunk: Buffer) => {
       if (!relay.write(chunk)) body.pause();
     });
+    body.resume();
     relay.on('drain', () => body.resume());
     body.once('end', () => {
       release();
@@ -171,6 +177,20 @@ export class Relay {
       })
       .send(relay);
   }
+}
+
+/** Waits for the body's first chunk (null: it ended empty) and leaves the body paused. */
+function firstChunk(body: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const settle = (fn: () => void) => {
+      body.off('data', onData).off('end', onEnd).off('error', onError);
+      fn();
+    };
+    const onData = (chunk: Buffer) => settle(() => (body.pause(), resolve(chunk)));
+    const onEnd = () => settle(() => resolve(null));
+    const onError = (err: Error) => settle(() => reject(err));
+    body.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 function toFailure(err: unknown): ApiError {

@@ -148,7 +148,7 @@ describe('POST /v1/chat/completions', () => {
 
   it('answers 503 when the upstream refuses connections', async () => {
     const down = await startTestApp({
-      upstreams: [{ id: 'gone', baseUrl: 'http://127.0.0.1:9/v1' }],
+      upstreams: [{ id: 'gone', baseUrl: 'http://127.0.0.1:9/v1', healthCheck: { intervalSeconds: 5 } }],
       models: [{ id: MODEL, upstreams: ['gone'] }],
     });
     try {

@@ -23,6 +23,9 @@ export interface TestUpstream {
   baseUrl: string;
   apiKey?: string;
   timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+  /** Active health checks; off unless given, so tests control upstream health themselves. */
+  healthCheck?: { intervalSeconds: number; path?: string; timeoutMs?: number };
+  circuitBreaker?: { failures: number; openSeconds: number };
 }
 
 export interface TestModel {
@@ -63,7 +66,8 @@ export function configYaml(options: TestAppOptions): string {
 ${u.apiKey ? `    apiKey: ${u.apiKey}\n` : ''}    location: { country: NL, city: Groningen, site: Test DC }
     operator: { name: Test Hosting B.V., country: NL }
     networks: [127.0.0.0/8]
-    timeouts: { connectMs: ${u.timeouts?.connectMs ?? 2000}, firstByteMs: ${u.timeouts?.firstByteMs ?? 10000}, idleMs: ${u.timeouts?.idleMs ?? 10000} }`,
+    timeouts: { connectMs: ${u.timeouts?.connectMs ?? 2000}, firstByteMs: ${u.timeouts?.firstByteMs ?? 10000}, idleMs: ${u.timeouts?.idleMs ?? 10000} }
+    healthCheck: ${JSON.stringify({ intervalSeconds: 0, ...u.healthCheck })}${u.circuitBreaker ? `\n    circuitBreaker: ${JSON.stringify(u.circuitBreaker)}` : ''}`,
     )
     .join('');
   const models = options.models

@@ -1,0 +1,57 @@
+// POST /v1/completions (legacy text completions): the fields the gateway checks; the rest pass through.
+import { Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsDefined,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  MinLength,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
+import { StreamOptionsDto } from './chat-completion.dto';
+import { IsStringOrStrings } from './validators';
+
+const MAX_PROMPTS = 2048;
+
+/** A string, an array of strings, an array of token ids, or an array of token-id arrays (OpenAI's four forms). */
+function IsPrompt(): PropertyDecorator {
+  const isTokens = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t) && t >= 0);
+  return ValidateBy({
+    name: 'isPrompt',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' ||
+        (Array.isArray(value) &&
+          value.length > 0 &&
+          value.length <= MAX_PROMPTS &&
+          (value.every((v) => typeof v === 'string') || isTokens(value) || value.every(isTokens))),
+    },
+  });
+}
+
+export class CompletionDto {
+  @IsDefined() @IsString() @MinLength(1) model!: string;
+  @IsDefined() @IsPrompt() prompt!: string | string[] | number[] | number[][];
+  @IsOptional() @IsBoolean() stream?: boolean;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => StreamOptionsDto) stream_options?: StreamOptionsDto;
+  @IsOptional() @IsInt() @Min(1) max_tokens?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(2) temperature?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(1) top_p?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(128) n?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(128) best_of?: number;
+  @IsOptional() @IsStringOrStrings(4) stop?: string | string[];
+  @IsOptional() @IsBoolean() echo?: boolean;
+  @IsOptional() @IsInt() @Min(0) @Max(5) logprobs?: number;
+  @IsOptional() @IsString() suffix?: string;
+  @IsOptional() @IsNumber() @Min(-2) @Max(2) presence_penalty?: number;
+  @IsOptional() @IsNumber() @Min(-2) @Max(2) frequency_penalty?: number;
+  @IsOptional() @IsObject() logit_bias?: Record<string, number>;
+  @IsOptional() @IsInt() seed?: number;
+  @IsOptional() @IsString() user?: string;
+}
