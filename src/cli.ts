@@ -2,6 +2,7 @@
 // The `hunze` command. Thin: parses arguments, then calls the same services the HTTP API uses.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import pino from 'pino';
 import { CliModule } from './app.module';
 import { runKeysCommand } from './cli/keys.command';
 import { ConfigError, loadConfig } from './config/config.loader';
@@ -68,8 +69,9 @@ async function dbMigrate(config: HunzeConfig): Promise<number> {
   }
 }
 
+/** CLI output (keys, JSON) owns stdout, so the CLI's own log lines go to stderr. */
 function cliContext(config: HunzeConfig) {
-  return NestFactory.createApplicationContext(CliModule.forRoot({ config, logger: new AppLogger('warn') }), {
+  return NestFactory.createApplicationContext(CliModule.forRoot({ config, logger: new AppLogger('warn', pino.destination(2)) }), {
     logger: false,
     abortOnError: false,
   });

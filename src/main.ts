@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule, type AppOptions } from './app.module';
-import { ApiExceptionFilter, configureHttp, genRequestId } from './common/http-setup';
+import { ApiExceptionFilter, configureHttp, frameworkErrorHandler, genRequestId } from './common/http-setup';
 import { MeteringService } from './metering/metering.service';
 
 export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
@@ -12,6 +12,7 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   const adapter = new FastifyAdapter({
     bodyLimit: Math.floor(bodyLimitMb * 1024 * 1024),
     genReqId: genRequestId,
+    frameworkErrors: frameworkErrorHandler(bodyLimitMb),
     logger: false,
     // Model ids contain slashes and dots; keep URLs as written.
     routerOptions: { ignoreTrailingSlash: true },
@@ -19,13 +20,18 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: false,
     abortOnError: false,
+    // Nest's default parsers include form-urlencoded, which turns form posts into half-typed objects
+    // instead of 415 unsupported_media_type. configureHttp sets up JSON, MultipartSetup multipart.
+    bodyParser: false,
   });
   const deps = { log: options.logger, metering: app.get(MeteringService), bodyLimitMb };
   const fastify = app.getHttpAdapter().getInstance();
   configureHttp(fastify, deps);
   closeConnectionsAfterGrace(fastify, options.config.file.server.shutdownGraceSeconds);
   app.useGlobalFilters(new ApiExceptionFilter(deps));
-  app.enableShutdownHooks();
+  // Ends with process.exit rather than re-raising the signal, so 'exit' handlers run after the database is
+  // closed: serve's removal of <dataDir>/cli.json, and pino's flush of buffered log lines.
+  app.enableShutdownHooks([], { useProcessExit: true });
   await app.init();
   return app;
 }

@@ -1,6 +1,11 @@
 // In-process cache of every key by hash, so the hot path never waits on the database. Kept fresh by the
 // KeyChangeBus (create/revoke reach every replica within a second) and a periodic full reload as a backstop.
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { AppLogger } from '../telemetry/logger';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import { KeyChangeBus } from './key-changes/key-change-bus';
@@ -20,10 +25,12 @@ interface CachedKey {
 }
 
 @Injectable()
-export class KeyCache implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly byHash = new Map<string, CachedKey>();
   private readonly hashById = new Map<string, string>();
   private readonly misses = new Map<string, number>();
+  /** Reloads still reading from the database; shutdown waits for them before the database closes. */
+  private readonly reloading = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -33,14 +40,16 @@ export class KeyCache implements OnApplicationBootstrap, OnApplicationShutdown {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.bus.subscribe((id) => void this.reloadKey(id));
+    this.bus.subscribe((id) => this.track(this.reloadKey(id)));
     await this.reloadAll();
-    this.timer = setInterval(() => void this.reloadAll(), FULL_RELOAD_MS).unref();
+    this.timer = setInterval(() => void this.track(this.reloadAll()), FULL_RELOAD_MS).unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Runs before every onApplicationShutdown hook, so the database (closed in one) outlives every reload. */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.bus.close();
+    await Promise.all(this.reloading);
   }
 
   /** Resolves a presented key; undefined when unknown, revoked or expired. */
@@ -65,6 +74,12 @@ export class KeyCache implements OnApplicationBootstrap, OnApplicationShutdown {
     if (this.misses.size >= MAX_NEGATIVE_ENTRIES) this.misses.clear();
     this.misses.set(hash, now);
     return undefined;
+  }
+
+  private track(reload: Promise<void>): Promise<void> {
+    this.reloading.add(reload);
+    void reload.finally(() => this.reloading.delete(reload));
+    return reload;
   }
 
   private async reloadKey(id: string): Promise<void> {
@@ -98,7 +113,8 @@ export class KeyCache implements OnApplicationBootstrap, OnApplicationShutdown {
         monthlyTokens: row.monthlyTokens,
       },
       expiresAt: row.expiresAt?.getTime() ?? null,
-      revoked: row.revokedAt !== null,
+      // Revocation is final: a read that started before it (a full reload, a miss) must not undo it.
+      revoked: row.revokedAt !== null || this.byHash.get(row.keyHash)?.revoked === true,
     };
     const previousHash = this.hashById.get(row.id);
     if (previousHash && previousHash !== row.keyHash) this.byHash.delete(previousHash);

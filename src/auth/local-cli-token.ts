@@ -22,16 +22,25 @@ export function writeCliEndpoint(dataDir: string, endpoint: CliEndpoint): void {
 }
 
 export function removeCliEndpoint(dataDir: string, pid: number): void {
-  const current = readCliEndpoint(dataDir);
-  if (current?.pid === pid) rmSync(cliEndpointFile(dataDir), { force: true });
+  if (readEndpointFile(dataDir)?.pid === pid) rmSync(cliEndpointFile(dataDir), { force: true });
 }
 
 /** The running server's endpoint, or undefined when none is running. */
 export function readCliEndpoint(dataDir: string): CliEndpoint | undefined {
+  const endpoint = readEndpointFile(dataDir);
+  // Left by a process that died and whose pid we now have (a container's entrypoint is pid 1 every start).
+  if (!endpoint || endpoint.pid === process.pid) return undefined;
   try {
-    const endpoint = JSON.parse(readFileSync(cliEndpointFile(dataDir), 'utf8')) as CliEndpoint;
     process.kill(endpoint.pid, 0); // throws when the process is gone
     return endpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+function readEndpointFile(dataDir: string): CliEndpoint | undefined {
+  try {
+    return JSON.parse(readFileSync(cliEndpointFile(dataDir), 'utf8')) as CliEndpoint;
   } catch {
     return undefined;
   }

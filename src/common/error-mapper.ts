@@ -16,6 +16,15 @@ const FASTIFY_CODES: Readonly<Record<string, (limitMb: number) => ApiError>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new ApiError('unsupported_media_type'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
     new ApiError('invalid_request_error', { param: 'content-length', reason: 'does not match the body' }),
+  // Raised by the router before any route matches (see frameworkErrorHandler).
+  FST_ERR_BAD_URL: () =>
+    new ApiError('invalid_request_error', { param: 'url', reason: 'is not validly percent-encoded' }, 'url'),
+  FST_ERR_MAX_PARAM_LENGTH: () =>
+    new ApiError(
+      'invalid_request_error',
+      { param: 'url', reason: 'has a path segment that is too long' },
+      'url',
+    ),
 };
 
 export function toApiError(err: unknown, bodyLimitMb: number): ApiError {

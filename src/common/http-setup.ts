@@ -9,6 +9,7 @@ import type { RequestMetadata } from '../compliance/request-metadata';
 import type { MeteringService } from '../metering/metering.service';
 import type { AppLogger } from '../telemetry/logger';
 import { toApiError } from './error-mapper';
+import type { ApiError } from './errors';
 import { elapsedMs } from './request-context';
 
 const INBOUND_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,17 +27,56 @@ export interface HttpDeps {
   bodyLimitMb: number;
 }
 
+/**
+ * A route that speaks another API's error format (the Gemini routes) names its body builder in its Fastify
+ * route config (`@RouteConfig({ errorBody })`); the catalogue error itself stays the same.
+ */
+export interface ErrorBodyConfig {
+  errorBody?: (error: ApiError) => unknown;
+}
+
 export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
   fastify.decorateRequest('facts', null as never);
+  // Every body endpoint takes JSON or multipart; Fastify's built-in text/plain parser would hand a string to
+  // the JSON validation instead of answering 415.
+  fastify.removeContentTypeParser('text/plain');
+  // JSON is parsed from bytes: Fastify's default reads it as a string, and broken UTF-8 then surfaces as a
+  // content-length mismatch instead of invalid JSON.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) =>
+    parseJson(req, body.toString('utf8'), done),
+  );
+  // Fastify fixes a route's error handler when the route is added, before Nest installs its own; without
+  // this, body-parser errors (invalid JSON, body too large) would get Fastify's default body.
+  fastify.addHook('onRoute', (route) => {
+    route.errorHandler ??= (err, req, reply) => sendError(err, req, reply, deps);
+  });
   fastify.addHook('onRequest', (req, reply, done) => {
     req.facts = { startedAt: process.hrtime.bigint() };
     void reply.header('x-request-id', req.id);
+    // 'close' comes once per response, finished or not: a client that hangs up before the first byte
+    // still gets its record (Fastify's onResponse would miss it).
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) req.facts.clientClosed = true;
+      deps.metering.record(metadataOf(req, reply));
+    });
     done();
   });
-  fastify.addHook('onResponse', (req, reply, done) => {
-    deps.metering.record(metadataOf(req, reply));
-    done();
-  });
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors the router raises before any route or hook runs (a URL that cannot be
+ * percent-decoded, an over-long path parameter). Fastify's own answer would quote the URL and carry no
+ * request id, so the catalogue error is sent here, with the id the onRequest hook would have set.
+ */
+export function frameworkErrorHandler(bodyLimitMb: number) {
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply): void => {
+    const error = toApiError(err, bodyLimitMb);
+    void reply
+      .status(error.status)
+      .headers({ 'x-request-id': req.id, ...error.responseHeaders() })
+      .send(error.toBody());
+  };
 }
 
 /** Every exception a controller, guard, pipe or the body parser throws ends here. */
@@ -55,7 +95,9 @@ function sendError(exception: unknown, req: FastifyRequest, reply: FastifyReply,
   if (error.code === 'internal_error') deps.log.error('unhandled_error', exception, { requestId: req.id });
   if (req.facts) req.facts.errorCode = error.code;
   if (reply.sent || reply.raw.headersSent) return;
-  void reply.status(error.status).headers(error.responseHeaders()).send(error.toBody());
+  const errorBody = (req.routeOptions?.config as ErrorBodyConfig | undefined)?.errorBody;
+  const body = errorBody ? errorBody(error) : error.toBody();
+  void reply.status(error.status).headers(error.responseHeaders()).send(body);
 }
 
 function metadataOf(req: FastifyRequest, reply: FastifyReply): RequestMetadata {
@@ -79,6 +121,8 @@ function metadataOf(req: FastifyRequest, reply: FastifyReply): RequestMetadata {
     completionTokens: facts.completionTokens,
     totalTokens: facts.totalTokens,
     ttftMs: facts.ttftMs === undefined ? undefined : Math.round(facts.ttftMs * 1000) / 1000,
+    audioSeconds: facts.audioSeconds,
     errorCode: facts.errorCode,
+    cache: facts.cache,
   };
 }

@@ -16,9 +16,13 @@ export interface RequestFacts {
   completionTokens?: number;
   totalTokens?: number;
   ttftMs?: number;
+  /** Audio endpoints: seconds of audio transcribed (a number, never the audio). */
+  audioSeconds?: number;
   errorCode?: ErrorCode;
   /** The client went away before the answer was complete. */
   clientClosed?: boolean;
+  /** A cacheable request (models[].cache): answered from the response cache, or not. */
+  cache?: 'hit' | 'miss';
 }
 
 declare module 'fastify' {

@@ -25,15 +25,38 @@ const REASONS: Readonly<Record<string, string>> = {
   arrayMaxSize: 'has too many items',
   arrayUnique: 'has duplicate items',
   isIso8601: 'must be an ISO 8601 date-time',
-  whitelistValidation: 'is not a known field',
   nestedValidation: 'must be an object',
+  // The gateway's own validators (src/gateway/dto/validators.ts, completion.dto.ts)
+  isMessageContent: 'must be a string, null or an array of content parts',
+  isStringOrStrings: 'must be a string or a short array of strings',
+  isStringOrObject: 'must be a string or an object',
+  isPrompt: 'must be a string, an array of strings or an array of token ids',
 };
+
+/**
+ * When a value breaks several rules, its presence and type are reported before its range or size: the order
+ * in which class-validator runs a property's decorators (bottom-up) would otherwise answer "is above the
+ * maximum" for `temperature: "hot"` and too_many_messages for `messages: "hi"`.
+ */
+const REPORTED_FIRST = [
+  'isDefined',
+  'isString',
+  'isBoolean',
+  'isInt',
+  'isNumber',
+  'isArray',
+  'isObject',
+  'nestedValidation',
+];
 
 /** Lets a DTO turn one constraint into a dedicated catalogue code (e.g. too_many_messages). */
 export interface ConstraintContext {
   errorCode: ErrorCode;
   params?: Record<string, number>;
 }
+
+/** JSON nesting a body may have; real requests (tool schemas included) stay far below it. */
+export const MAX_BODY_DEPTH = 100;
 
 type Ctor<T> = new () => T;
 
@@ -46,13 +69,16 @@ export class BodyValidationPipe<T extends object> implements PipeTransform<unkno
 
   transform(value: unknown, _meta?: ArgumentMetadata): T {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new ApiError('invalid_request_error', { param: 'body', reason: 'must be a JSON object' }, null);
+      throw new ApiError('invalid_request_error', { param: 'body', reason: 'must be a JSON object' }, 'body');
+    }
+    // class-transformer and JSON.stringify recurse: a body nested thousands deep would overflow the stack.
+    if (nestedDeeperThan(value, MAX_BODY_DEPTH)) {
+      throw new ApiError('invalid_request_error', { param: 'body', reason: 'is nested too deeply' }, 'body');
     }
     const instance = plainToInstance(this.dto, value);
     const errors = validateSync(instance, {
       whitelist: this.strict,
       forbidNonWhitelisted: this.strict,
-      stopAtFirstError: true,
       validationError: { target: false, value: false },
     });
     const first = errors[0];
@@ -61,7 +87,29 @@ export class BodyValidationPipe<T extends object> implements PipeTransform<unkno
   }
 }
 
+/** Iterative, so the check itself cannot overflow. */
+function nestedDeeperThan(value: object, max: number): boolean {
+  const pending: [object, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    if (depth > max) return true;
+    for (const child of Object.values(node) as unknown[]) {
+      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 function toApiError(error: ValidationError, parent: string): ApiError {
+  // An unknown field's name is the client's text: name the object holding it, never the field itself.
+  if (error.constraints?.whitelistValidation) {
+    const param = parent || 'body';
+    return new ApiError(
+      'invalid_request_error',
+      { param, reason: 'has a field that is not accepted' },
+      param,
+    );
+  }
   const path = /^\d+$/.test(error.property)
     ? `${parent}[${error.property}]`
     : parent
@@ -69,7 +117,8 @@ function toApiError(error: ValidationError, parent: string): ApiError {
       : error.property;
   const child = error.children?.[0];
   if (child && !error.constraints) return toApiError(child, path);
-  const constraint = Object.keys(error.constraints ?? {})[0] ?? 'invalid';
+  const broken = Object.keys(error.constraints ?? {});
+  const constraint = REPORTED_FIRST.find((name) => broken.includes(name)) ?? broken[0] ?? 'invalid';
   const context = error.contexts?.[constraint] as ConstraintContext | undefined;
   if (context) return new ApiError(context.errorCode, context.params ?? {}, path);
   return new ApiError(

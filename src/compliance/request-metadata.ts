@@ -18,7 +18,9 @@ export interface RequestMetadata {
   completionTokens?: number;
   totalTokens?: number;
   ttftMs?: number;
+  audioSeconds?: number;
   errorCode?: string;
+  cache?: 'hit' | 'miss';
 }
 
 export const METADATA_FIELDS: readonly (keyof RequestMetadata)[] = [
@@ -38,7 +40,9 @@ export const METADATA_FIELDS: readonly (keyof RequestMetadata)[] = [
   'completionTokens',
   'totalTokens',
   'ttftMs',
+  'audioSeconds',
   'errorCode',
+  'cache',
 ];
 
 /** Copies only allowlisted, primitive fields: a guard against a future caller passing a richer object. */

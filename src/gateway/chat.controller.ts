@@ -3,16 +3,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../auth/roles.decorator';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import { ModelRegistry } from '../models/model-registry.service';
+import { AUTO_MODEL, AutoRouter } from './auto-router.service';
+import { ChatCompletionService } from './chat-completion.service';
 import { ChatCompletionDto } from './dto/chat-completion.dto';
-import { generationCall } from './generation-call';
-import { Relay } from './relay.service';
 
 @Controller('v1')
 @Roles('user', 'admin')
 export class ChatController {
   constructor(
     @Inject(ModelRegistry) private readonly models: ModelRegistry,
-    @Inject(Relay) private readonly relay: Relay,
+    @Inject(ChatCompletionService) private readonly chat: ChatCompletionService,
+    @Inject(AutoRouter) private readonly autoRouter: AutoRouter,
   ) {}
 
   @Post('chat/completions')
@@ -22,7 +23,8 @@ export class ChatController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
+    if (body.model === AUTO_MODEL) return this.autoRouter.complete(body, req, reply);
     const model = this.models.resolveFor(body.model, req.principal!.allowedModels, 'chat');
-    await this.relay.forward(generationCall('/chat/completions', body, model), req, reply);
+    await this.chat.complete(model, body, req, reply);
   }
 }

@@ -2,7 +2,7 @@
 // answer (failover is possible until a byte reaches the client), then hand the answer back whole or event by
 // event, with the same timeouts, cancellation, error mapping and usage capture for every endpoint.
 // Endpoints differ only in how they validate and shape bodies (adapters), not in how they proxy.
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
@@ -25,6 +25,11 @@ export interface RelayCall {
   stream: boolean;
   /** Stream only: the client asked for the usage chunk itself. */
   clientWantsUsage?: boolean;
+  /**
+   * Stream only: reshapes the relayed SSE (already checked: usage taken, errors as catalogue error events)
+   * before it reaches the client, e.g. into Gemini chunks or to add `_routing` to the first chunk.
+   */
+  reshapeStream?: { transform: () => Transform; contentType: string };
 }
 
 export interface Exchange {
@@ -168,14 +173,17 @@ export class Relay {
       release();
       if (!body.readableEnded) body.destroy();
     });
+    const reshape = call.reshapeStream;
+    const out = reshape ? relay.pipe(reshape.transform()) : relay;
+    if (out !== relay) out.once('close', () => relay.destroy()); // client gone: stop reading upstream
     void reply
       .status(200)
       .headers({
-        'content-type': 'text/event-stream; charset=utf-8',
+        'content-type': reshape?.contentType ?? 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
         'x-accel-buffering': 'no',
       })
-      .send(relay);
+      .send(out);
   }
 }
 
@@ -205,7 +213,7 @@ function usageOf(text: string): Usage | null | undefined {
     const value: unknown = JSON.parse(text);
     if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
     const usage = (value as { usage?: unknown }).usage;
-    return usage && typeof usage === 'object' ? (usage as Usage) : null;
+    return usage && typeof usage === 'object' ? (usage) : null;
   } catch {
     return undefined;
   }

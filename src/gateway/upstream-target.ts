@@ -68,7 +68,7 @@ export class UpstreamTarget {
   }
 
   get circuitState(): 'closed' | 'open' | 'half-open' | 'isolated' {
-    return (['closed', 'open', 'half-open', 'isolated'] as const)[this.breaker.state]!;
+    return (['closed', 'open', 'half-open', 'isolated'] as const)[this.breaker.state];
   }
 
   /**

@@ -1,6 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { MeteringService } from './metering.service';
+import { MetricsController } from './metrics.controller';
+import { MetricsService } from './metrics.service';
 
 @Global()
-@Module({ providers: [MeteringService], exports: [MeteringService] })
+@Module({
+  controllers: [MetricsController],
+  providers: [MeteringService, MetricsService],
+  exports: [MeteringService, MetricsService],
+})
 export class MeteringModule {}

@@ -33,10 +33,13 @@ export class ModelsController {
     return { object: 'list', data };
   }
 
-  /** Model ids contain slashes (`Qwen/Qwen3...`), so the whole rest of the path is the id; aliases resolve. */
+  /**
+   * Model ids contain slashes (`Qwen/Qwen3...`), so the whole rest of the path is the id; aliases resolve.
+   * The router has already percent-decoded it (`Qwen%2F...` too); decoding again would break on `%`.
+   */
   @Get('*')
   get(@Param('*') name: string, @Req() req: FastifyRequest): ModelObject {
-    const model = this.registry.resolve(decodeURIComponent(name));
+    const model = this.registry.resolve(name);
     if (!model || !this.registry.isAllowed(model, req.principal?.allowedModels ?? null)) {
       throw new ApiError('model_not_found', {}, 'model');
     }

@@ -1,7 +1,9 @@
 // Fake Hugging Face text-embeddings-inference 1.9 (OpenAI route `/v1/embeddings`, `/health`, `/info`).
 // Mirrors TEI's wire details the gateway depends on: the flat `{"message","code","type"}` error body on the
 // OpenAI route, 413 above max_client_batch_size, 400 "empty", an EMPTY-bodied 401 when --api-key is set
-// (/health stays public, /info does not), and little-endian float32 base64 embeddings.
+// (/health stays public, /info does not), little-endian float32 base64 embeddings, token-id inputs
+// (TEI's `InputType::Ids`: `[1,2]` is ONE input, `[[1,2],"text"]` a batch), and 422 "validation" when
+// `dimensions` exceeds the model's.
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { FakeServerBase, type FakeServerOptions } from './fake-server-base';
@@ -37,7 +39,8 @@ const EMBEDDING_PATHS = new Set(['/v1/embeddings', '/embeddings']);
 export class FakeTei extends FakeServerBase<FakeTeiMode> {
   readonly modelName: string;
   readonly dimensions: number;
-  readonly maxClientBatchSize: number;
+  /** Mutable: a test may "restart" TEI with another --max-client-batch-size. */
+  maxClientBatchSize: number;
 
   private constructor(options: FakeTeiOptions) {
     super(options);
@@ -58,13 +61,18 @@ export class FakeTei extends FakeServerBase<FakeTeiMode> {
       .filter((r) => EMBEDDING_PATHS.has(r.path))
       .map((r) => {
         const input: unknown = r.body?.input;
-        return Array.isArray(input) ? input.length : 1;
+        return Array.isArray(input) && !isSingle(input) ? input.length : 1;
       });
   }
 
   /** The float32 vector the fake returns for `text`, for assertions on the gateway's output. */
   embeddingFor(text: string, dimensions = this.dimensions): Float32Array {
     return deterministicEmbedding(text, dimensions);
+  }
+
+  /** The vector for a token-id input. */
+  embeddingForTokens(ids: readonly number[], dimensions = this.dimensions): Float32Array {
+    return deterministicEmbedding(tokenKey(ids), dimensions);
   }
 
   protected override answerHealth(res: http.ServerResponse): void {
@@ -116,8 +124,11 @@ export class FakeTei extends FakeServerBase<FakeTeiMode> {
     if (typeof request === 'string') {
       return this.send(res, 422, request, { 'content-type': 'text/plain; charset=utf-8' });
     }
-    const inputs = typeof request.input === 'string' ? [request.input] : request.input;
-    if (inputs.length === 0) return this.sendError(res, 400, 'empty', '`inputs` cannot be empty');
+    const inputs = isSingle(request.input) ? [request.input] : request.input;
+    // an empty batch, and (from the tokenizer) an empty text or token list, are all "empty"
+    if (inputs.length === 0 || inputs.some((i) => i.length === 0)) {
+      return this.sendError(res, 400, 'empty', '`inputs` cannot be empty');
+    }
     if (inputs.length > this.maxClientBatchSize) {
       const message = `batch size ${inputs.length} > maximum allowed batch size ${this.maxClientBatchSize}`;
       return this.sendError(res, 413, 'validation', message);
@@ -139,14 +150,20 @@ export class FakeTei extends FakeServerBase<FakeTeiMode> {
           res,
           422,
           'tokenizer',
-          `Tokenization error: cannot tokenize "${inputs[0] ?? ''}"`,
+          `Tokenization error: cannot tokenize "${String(inputs[0] ?? '')}"`,
         );
     }
 
     const dims = request.dimensions ?? this.dimensions;
+    if (dims > this.dimensions) {
+      const message = '`dimensions` should be smaller than the maximum embedding dimension.';
+      return this.sendError(res, 422, 'validation', message);
+    }
     let tokens = 0;
-    const data = inputs.map((text, index) => {
-      tokens += Math.max(1, text.split(/\s+/).filter(Boolean).length);
+    const data = inputs.map((input, index) => {
+      const text = typeof input === 'string' ? input : tokenKey(input);
+      tokens +=
+        typeof input === 'string' ? Math.max(1, input.split(/\s+/).filter(Boolean).length) : input.length;
       const vector = deterministicEmbedding(text, dims);
       const embedding = request.encoding_format === 'base64' ? toBase64(vector) : Array.from(vector);
       return { object: 'embedding' as const, embedding, index };
@@ -166,8 +183,11 @@ export class FakeTei extends FakeServerBase<FakeTeiMode> {
   }
 }
 
+/** TEI's `InputType`: text or token ids (u32). */
+type TeiInput = string | number[];
+
 interface EmbeddingsRequest {
-  input: string | string[];
+  input: TeiInput | TeiInput[];
   encoding_format?: 'float' | 'base64';
   dimensions?: number;
 }
@@ -184,8 +204,9 @@ function parseRequest(raw: Buffer): EmbeddingsRequest | string {
     return 'Failed to deserialize the JSON body into the target type';
   }
   const { input, encoding_format, dimensions } = body as Record<string, unknown>;
+  // serde untagged `Input`: Single(InputType) first, then Batch(Vec<InputType>)
   const inputOk =
-    typeof input === 'string' || (Array.isArray(input) && input.every((i) => typeof i === 'string'));
+    isSingle(input) || (Array.isArray(input) && input.every((i) => typeof i === 'string' || isTokenIds(i)));
   if (!inputOk) return 'Failed to deserialize the JSON body into the target type: input: invalid type';
   if (encoding_format !== undefined && encoding_format !== 'float' && encoding_format !== 'base64') {
     return 'Failed to deserialize the JSON body into the target type: encoding_format: unknown variant';
@@ -202,6 +223,20 @@ function parseRequest(raw: Buffer): EmbeddingsRequest | string {
     encoding_format: encoding_format,
     dimensions: (dimensions as number | null | undefined) ?? undefined,
   };
+}
+
+function isTokenIds(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((t) => Number.isInteger(t) && t >= 0 && t <= 0xffffffff);
+}
+
+/** `[]` would parse as Single(Ids([])) in TEI; either way it ends as 400 "empty", so treat it as a batch. */
+function isSingle(value: unknown): value is TeiInput {
+  return typeof value === 'string' || (isTokenIds(value) && value.length > 0);
+}
+
+/** What a token-id input's deterministic vector is seeded from. */
+function tokenKey(ids: readonly number[]): string {
+  return `tokens:${ids.join(',')}`;
 }
 
 /** Unit-length vector seeded from sha256(text); a prefix of a longer vector, like Matryoshka truncation. */

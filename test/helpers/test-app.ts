@@ -33,6 +33,10 @@ export interface TestModel {
   aliases?: string[];
   kind?: 'chat' | 'embedding' | 'image' | 'audio';
   upstreams: string[];
+  /** Routing hints for model "auto" and the response cache (`cache.ttlSeconds`). */
+  quality?: number;
+  costPerMTokens?: number;
+  cacheTtlSeconds?: number;
 }
 
 export interface TestAppOptions {
@@ -76,7 +80,7 @@ ${u.apiKey ? `    apiKey: ${u.apiKey}\n` : ''}    location: { country: NL, city:
   - id: ${JSON.stringify(m.id)}
     aliases: ${JSON.stringify(m.aliases ?? [])}
     kind: ${m.kind ?? 'chat'}
-    upstreams: ${JSON.stringify(m.upstreams)}`,
+    upstreams: ${JSON.stringify(m.upstreams)}${modelHints(m)}`,
     )
     .join('');
   return `appliance:
@@ -89,6 +93,18 @@ upstreams:${upstreams}
 models:${models}
 redis: { url: ${options.redisUrl ? JSON.stringify(options.redisUrl) : 'null'} }
 ${options.extraYaml ?? ''}`;
+}
+
+function modelHints(m: TestModel): string {
+  const lines = [
+    m.quality === undefined ? '' : `quality: ${m.quality}`,
+    m.costPerMTokens === undefined ? '' : `costPerMTokens: ${m.costPerMTokens}`,
+    m.cacheTtlSeconds === undefined ? '' : `cache: { ttlSeconds: ${m.cacheTtlSeconds} }`,
+  ];
+  return lines
+    .filter(Boolean)
+    .map((line) => `\n    ${line}`)
+    .join('');
 }
 
 async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {

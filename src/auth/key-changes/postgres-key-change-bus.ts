@@ -8,7 +8,6 @@ import { KEY_CHANNEL, KeyChangeBus } from './key-change-bus';
  */
 export class PostgresKeyChangeBus extends KeyChangeBus {
   private client: Client | undefined;
-  private readonly listeners: ((keyId: string) => void)[] = [];
   private closed = false;
 
   constructor(
@@ -22,7 +21,7 @@ export class PostgresKeyChangeBus extends KeyChangeBus {
   async start(): Promise<void> {
     const client = new Client({ connectionString: this.databaseUrl, application_name: 'hunze-listen' });
     client.on('notification', (msg) => {
-      if (msg.channel === KEY_CHANNEL && msg.payload) this.listeners.forEach((l) => l(msg.payload!));
+      if (msg.channel === KEY_CHANNEL && msg.payload) void this.deliver(msg.payload);
     });
     client.on('error', (err) => {
       this.onConnectionError(err);
@@ -33,12 +32,8 @@ export class PostgresKeyChangeBus extends KeyChangeBus {
     this.client = client;
   }
 
-  async publish(keyId: string): Promise<void> {
+  protected async broadcast(keyId: string): Promise<void> {
     await this.dataSource.query('SELECT pg_notify($1, $2)', [KEY_CHANNEL, keyId]);
-  }
-
-  subscribe(listener: (keyId: string) => void): void {
-    this.listeners.push(listener);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,6 @@ import { KEY_CHANNEL, KeyChangeBus } from './key-change-bus';
 export class RedisKeyChangeBus extends KeyChangeBus {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
-  private readonly listeners: ((keyId: string) => void)[] = [];
 
   constructor(url: string, onConnectionError: (err: unknown) => void) {
     super();
@@ -15,7 +14,7 @@ export class RedisKeyChangeBus extends KeyChangeBus {
     this.publisher.on('error', onConnectionError);
     this.subscriber.on('error', onConnectionError);
     this.subscriber.on('message', (channel: string, keyId: string) => {
-      if (channel === KEY_CHANNEL) this.listeners.forEach((l) => l(keyId));
+      if (channel === KEY_CHANNEL) void this.deliver(keyId);
     });
   }
 
@@ -24,12 +23,8 @@ export class RedisKeyChangeBus extends KeyChangeBus {
     await this.subscriber.subscribe(KEY_CHANNEL);
   }
 
-  async publish(keyId: string): Promise<void> {
+  protected async broadcast(keyId: string): Promise<void> {
     await this.publisher.publish(KEY_CHANNEL, keyId);
-  }
-
-  subscribe(listener: (keyId: string) => void): void {
-    this.listeners.push(listener);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,35 @@
+import { Body, Controller, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AlsoAcceptKeyFrom, Roles } from '../../auth/roles.decorator';
+import { BodyValidationPipe } from '../../common/validation.pipe';
+import { GenerateContentDto } from './generate-content.dto';
+import type { ErrorBodyConfig } from '../../common/http-setup';
+import { toGoogleError } from './gemini-errors';
+import { GeminiService } from './gemini.service';
+
+/**
+ * Gemini-compatible generation: `POST /v1beta/models/{model}:generateContent` and `:streamGenerateContent`
+ * (also under `/v1`, the Google SDK's default API version). Model ids contain slashes, so the whole rest of
+ * the path is `{model}:{method}`. Keys also come as `x-goog-api-key` or `?key=`. Errors take Google's shape
+ * (src/gateway/gemini/gemini-errors.ts) on the one error path, body-parser errors included.
+ */
+@Controller(['v1beta', 'v1'])
+@Roles('user', 'admin')
+@AlsoAcceptKeyFrom('x-goog-api-key', 'query-key')
+export class GeminiController {
+  constructor(@Inject(GeminiService) private readonly gemini: GeminiService) {}
+
+  @Post('models/*')
+  @RouteConfig({ errorBody: toGoogleError } satisfies ErrorBodyConfig)
+  @HttpCode(200)
+  async generate(
+    @Param('*') path: string,
+    @Query('alt') alt: unknown,
+    @Body(new BodyValidationPipe(GenerateContentDto)) body: GenerateContentDto,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.gemini.generate(path, body, alt === 'sse' ? 'sse' : 'json-array', req, reply);
+  }
+}

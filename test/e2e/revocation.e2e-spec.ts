@@ -1,0 +1,128 @@
+// Revocation reaches every running replica within a second. Two Hunze instances share one Postgres database
+// and learn about key changes through Postgres LISTEN/NOTIFY or, when configured, Redis pub/sub. PGlite is one
+// process by design, so there the proof is that the very next request on that process is refused.
+import { KeyChangeBus } from '../../src/auth/key-changes/key-change-bus';
+import { LocalKeyChangeBus } from '../../src/auth/key-changes/local-key-change-bus';
+import { PostgresKeyChangeBus } from '../../src/auth/key-changes/postgres-key-change-bus';
+import { RedisKeyChangeBus } from '../../src/auth/key-changes/redis-key-change-bus';
+import { FakeVllm } from '../fakes/fake-vllm';
+import { adminCall, statusWithKey } from '../helpers/admin-api';
+import {
+  ADMIN_KEY,
+  startTestApp,
+  usingPostgres,
+  waitFor,
+  type TestApp,
+  type TestAppOptions,
+} from '../helpers/test-app';
+
+const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const describePostgres = usingPostgres() ? describe : describe.skip;
+const describePglite = usingPostgres() ? describe.skip : describe;
+
+/** Creates a key through A's admin API, as an operator would. */
+async function createKey(on: TestApp, name: string): Promise<{ id: string; key: string }> {
+  const res = await adminCall(on.url, 'POST', '/keys', { key: ADMIN_KEY }, { name });
+  expect(res.status).toBe(201);
+  return { id: res.body.id as string, key: res.body.key as string };
+}
+
+async function revokeKey(on: TestApp, id: string): Promise<void> {
+  const res = await adminCall(on.url, 'DELETE', `/keys/${id}`, { key: ADMIN_KEY });
+  expect(res.status).toBe(200);
+}
+
+let upstream: FakeVllm;
+const appOptions = (): TestAppOptions => ({
+  upstreams: [{ id: 'vllm-a', baseUrl: upstream.baseUrl }],
+  models: [{ id: MODEL, aliases: ['qwen'], upstreams: ['vllm-a'] }],
+});
+
+beforeAll(async () => {
+  upstream = await FakeVllm.start({ modelName: MODEL });
+});
+afterAll(() => upstream.close());
+
+describePostgres.each([
+  ['Postgres LISTEN/NOTIFY', undefined, PostgresKeyChangeBus],
+  ['Redis pub/sub', REDIS_URL, RedisKeyChangeBus],
+] as const)('two replicas on one Postgres database, changes carried by %s', (_, redisUrl, busClass) => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await startTestApp({ ...appOptions(), redisUrl });
+    b = await startTestApp({ ...appOptions(), redisUrl, databaseOf: a });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('uses the configured bus on both replicas', () => {
+    expect(a.app.get(KeyChangeBus)).toBeInstanceOf(busClass);
+    expect(b.app.get(KeyChangeBus)).toBeInstanceOf(busClass);
+  });
+
+  it('accepts a key created on A at once on B (a cache miss falls back to the database)', async () => {
+    const { key } = await createKey(a, 'fresh');
+    expect(await statusWithKey(b.baseURL, key)).toBe(200);
+  });
+
+  it('refuses a key revoked on A on B within 1 s, and keeps other keys working', async () => {
+    const revoked = await createKey(a, 'to-revoke');
+    const kept = await createKey(a, 'kept');
+    // B has the key in its cache: only the change bus can tell it about the revocation.
+    expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
+    expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
+
+    const revokedAt = Date.now();
+    await revokeKey(a, revoked.id);
+    expect(await statusWithKey(a.baseURL, revoked.key)).toBe(401);
+    await waitFor(async () => (await statusWithKey(b.baseURL, revoked.key)) === 401, 3000, 10);
+    const tookMs = Date.now() - revokedAt;
+    expect(tookMs).toBeLessThan(1000);
+
+    expect(await statusWithKey(b.baseURL, kept.key)).toBe(200);
+    expect(await statusWithKey(b.baseURL, revoked.key)).toBe(401); // and it stays refused
+  });
+
+  it('refuses on B within 1 s a key revoked on A that B never used', async () => {
+    const { id, key } = await createKey(a, 'never-used-on-b');
+    const revokedAt = Date.now();
+    await revokeKey(a, id);
+    await waitFor(async () => (await statusWithKey(b.baseURL, key)) === 401, 3000, 10);
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+  });
+});
+
+describePglite('revocation on the embedded database (one process)', () => {
+  let hunze: TestApp;
+
+  beforeAll(async () => {
+    hunze = await startTestApp(appOptions());
+  });
+  afterAll(() => hunze.close());
+
+  it('delivers key changes in-process', () => {
+    expect(hunze.app.get(KeyChangeBus)).toBeInstanceOf(LocalKeyChangeBus);
+  });
+
+  it('refuses a key revoked through the admin API on the very next request', async () => {
+    const revoked = await createKey(hunze, 'to-revoke');
+    const kept = await createKey(hunze, 'kept');
+    expect(await statusWithKey(hunze.baseURL, revoked.key)).toBe(200);
+    await revokeKey(hunze, revoked.id);
+    expect(await statusWithKey(hunze.baseURL, revoked.key)).toBe(401);
+    expect(await statusWithKey(hunze.baseURL, kept.key)).toBe(200);
+  });
+
+  it('refuses every one of many concurrent requests made after the revoke', async () => {
+    const { id, key } = await createKey(hunze, 'busy');
+    expect(await statusWithKey(hunze.baseURL, key)).toBe(200);
+    await revokeKey(hunze, id);
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => statusWithKey(hunze.baseURL, key)));
+    expect(new Set(statuses)).toEqual(new Set([401]));
+  });
+});

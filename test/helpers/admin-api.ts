@@ -1,0 +1,49 @@
+// Plain-fetch access to /admin/v1 for e2e tests (the openai SDK has no admin API), plus the checks the key
+// tests share: the OpenAI error shape and "does this key still authenticate".
+import OpenAI from 'openai';
+
+export interface AdminResponse {
+  status: number;
+  body: any; // JSON of whichever shape the route returns
+  text: string;
+}
+
+/** Calls `/admin/v1<path>` on a running Hunze with `Authorization: Bearer <key>` (or the raw header given). */
+export async function adminCall(
+  baseUrl: string,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  auth: { key: string } | { header: string | undefined },
+  body?: unknown,
+): Promise<AdminResponse> {
+  const headers: Record<string, string> = {};
+  const authorization = 'key' in auth ? `Bearer ${auth.key}` : auth.header;
+  if (authorization !== undefined) headers.authorization = authorization;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${baseUrl}/admin/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, text };
+}
+
+/** The body is exactly OpenAI's `{"error":{message,type,param,code}}` with the given code. */
+export function expectOpenAiError(body: unknown, code: string, param: string | null = null): void {
+  expect(body).toEqual({
+    error: { message: expect.any(String), type: expect.any(String), param, code },
+  });
+}
+
+/** The status a cheap authenticated call (GET /v1/models through the openai SDK) gets with this key. */
+export async function statusWithKey(baseURL: string, key: string): Promise<number> {
+  const client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0, timeout: 5000 });
+  try {
+    await client.models.list();
+    return 200;
+  } catch (err) {
+    if (err instanceof OpenAI.APIError && err.status !== undefined) return err.status;
+    throw err;
+  }
+}

@@ -1,0 +1,128 @@
+// Runs the built `hunze` CLI (dist/cli.js, built by `npm test` first) as a child process, the way an operator
+// does: from the repository root, with only the environment a test hands it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+const LISTENING = /Hunze is listening on (http:\/\/\S+) /;
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** When the first stdout bytes arrived (the CLI prints its result before it closes the database). */
+  stdoutAt: number | undefined;
+}
+
+/** The child's environment: this process's, minus anything that would pick a database, config or port. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'PORT', 'HOST', 'HUNZE_CONFIG', 'HUNZE_DATA_DIR'])
+    delete base[name];
+  return { ...base, ...env };
+}
+
+function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs one CLI command to completion; killed (and the test failed) if it takes longer than `timeoutMs`. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<CliResult> {
+  const child = spawnCli(args, env);
+  const result: CliResult = { code: null, stdout: '', stderr: '', stdoutAt: undefined };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    result.stdoutAt ??= Date.now();
+    result.stdout += chunk.toString('utf8');
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (result.stderr += chunk.toString('utf8')));
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`hunze ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      result.code = code;
+      resolvePromise(result);
+    });
+  });
+}
+
+export interface ServeChild {
+  child: ChildProcess;
+  /** The address it printed, e.g. http://127.0.0.1:41234 */
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  /** Sends SIGTERM and resolves with the exit code once it exited; SIGKILL after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; tookMs: number }>;
+}
+
+/**
+ * A shell that writes <dataDir>/cli.json naming its own pid, then execs `hunze serve` in its place (same pid):
+ * what a server finds after a crash and a container restart, where the entrypoint has the same pid every time.
+ */
+function spawnServeOverStaleEndpoint(env: Record<string, string>): ChildProcess {
+  const script = `printf '{"pid":%d,"url":"http://127.0.0.1:9","token":"stale"}' $$ > "$HUNZE_DATA_DIR/cli.json" && exec "$0" "$@"`;
+  return spawn('/bin/sh', ['-c', script, process.execPath, CLI, 'serve'], {
+    cwd: REPO_ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Starts `hunze serve` and waits until it prints its address. */
+export async function startServe(
+  env: Record<string, string>,
+  options: { overStaleEndpoint?: boolean; timeoutMs?: number } = {},
+): Promise<ServeChild> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const child = options.overStaleEndpoint ? spawnServeOverStaleEndpoint(env) : spawnCli(['serve'], env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  const url = await new Promise<string>((resolvePromise, reject) => {
+    const timer = setTimeout(() => fail(`did not start within ${timeoutMs} ms`), timeoutMs);
+    function fail(why: string): void {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`hunze serve ${why}; stderr:\n${stderr}`));
+    }
+    child.stderr!.on('data', () => {
+      const match = LISTENING.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise(match[1]!);
+      }
+    });
+    void exited.then(({ code }) => fail(`exited with code ${code}`));
+  });
+  return {
+    child,
+    url,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async stop(stopTimeoutMs = 5_000) {
+      const start = Date.now();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+      const { code, signal } = await exited;
+      clearTimeout(killer);
+      return { code, signal, tookMs: Date.now() - start };
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// Raw HTTP for requests the openai SDK cannot express (malformed bodies, odd content types, bad URLs), and
+// the assertions every error answer must pass: OpenAI's exact error shape, a request id, and no echo.
+import { randomBytes } from 'node:crypto';
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+export interface RawRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer | Uint8Array;
+  timeoutMs?: number;
+}
+
+/** One request to a local test server, bounded in time; the whole body is read. */
+export async function send(url: string, req: RawRequest = {}): Promise<RawResponse> {
+  const res = await fetch(url, {
+    method: req.method ?? 'POST',
+    headers: req.headers,
+    body: req.body,
+    signal: AbortSignal.timeout(req.timeoutMs ?? 10_000),
+  });
+  const headers: Record<string, string> = {};
+  res.headers.forEach((value, name) => (headers[name] = value));
+  return { status: res.status, headers, text: await res.text() };
+}
+
+/** A string that cannot occur in a response or log unless something echoed it. */
+export function canary(label: string): string {
+  return `canary-${label}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Hunze's generated ids; an accepted inbound id is echoed as sent instead. */
+export const GENERATED_REQUEST_ID = /^req_[0-9a-f]{32}$/;
+
+export interface OpenAiError {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string;
+}
+
+/** The body is exactly `{"error":{"message","type","param","code"}}` with the types OpenAI's SDKs expect. */
+export function openAiErrorOf(res: RawResponse): OpenAiError {
+  const body = JSON.parse(res.text) as { error?: Record<string, unknown> };
+  expect(Object.keys(body)).toEqual(['error']);
+  const error = body.error!;
+  expect(Object.keys(error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(typeof error.message).toBe('string');
+  expect(typeof error.type).toBe('string');
+  expect(typeof error.code).toBe('string');
+  expect(error.param === null || typeof error.param === 'string').toBe(true);
+  return error as unknown as OpenAiError;
+}
+
+/** True when the body parses as an OpenAI error object (for property tests, which must not throw). */
+export function isOpenAiError(text: string): boolean {
+  try {
+    const body = JSON.parse(text) as { error?: Record<string, unknown> };
+    const e = body.error;
+    return (
+      Object.keys(body).length === 1 &&
+      typeof e === 'object' &&
+      e !== null &&
+      Object.keys(e).sort().join() === 'code,message,param,type' &&
+      typeof e.message === 'string' &&
+      typeof e.type === 'string' &&
+      typeof e.code === 'string' &&
+      (e.param === null || typeof e.param === 'string')
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The canary appears nowhere in the body or in any header name or value. */
+export function expectNoEcho(res: RawResponse, secret: string): void {
+  expect(res.text).not.toContain(secret);
+  for (const [name, value] of Object.entries(res.headers)) {
+    expect(name).not.toContain(secret);
+    expect(value).not.toContain(secret);
+  }
+}
