@@ -4,6 +4,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { ApiError, type ErrorCode } from '../common/errors';
+import { parseJsonObject } from './sse-events.transform';
 
 export interface Usage {
   prompt_tokens?: number;
@@ -75,7 +76,7 @@ export class SseRelayTransform extends Transform {
     }
     // Substring tests first: only chunks that can carry usage or an error are parsed.
     if (data.includes('"error"') || data.includes('"usage"')) {
-      const chunk = parseObject(data);
+      const chunk = parseJsonObject(data);
       if (chunk && 'error' in chunk && !('choices' in chunk)) {
         this.closedForClient = true;
         this.options.onError('upstream_error');
@@ -90,16 +91,5 @@ export class SseRelayTransform extends Transform {
       }
     }
     this.push(`data: ${data.replaceAll('\n', '\ndata: ')}\n\n`);
-  }
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -7,6 +7,7 @@ import http from 'node:http';
 import OpenAI, { toFile } from 'openai';
 import { FAKE_SEGMENTS, FakeWhisperx, type TranscriptionRecord } from '../fakes/fake-whisperx';
 import { startTestApp, type TestApp } from '../helpers/test-app';
+import { expectMetered, requestRecords } from '../helpers/metering';
 
 const MODEL = 'whisperx/large-v3';
 const CHAT_MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
@@ -440,25 +441,4 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void>
     if (Date.now() - start > timeoutMs) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-function requestRecords(hunze: TestApp): Record<string, unknown>[] {
-  return hunze.logLines
-    .filter((l) => l.includes('"evt":"request"'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function expectMetered(
-  hunze: TestApp,
-  recordsBefore: number,
-  endpoint: string,
-  expected: Record<string, unknown>,
-): Promise<void> {
-  const ours = () =>
-    requestRecords(hunze)
-      .slice(recordsBefore)
-      .filter((r) => r.endpoint === endpoint);
-  const start = Date.now();
-  while (ours().length === 0 && Date.now() - start < 2000) await new Promise((r) => setTimeout(r, 10));
-  expect(ours().at(-1)).toMatchObject(expected);
 }

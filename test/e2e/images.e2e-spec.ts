@@ -6,6 +6,7 @@ import { Clock } from '../../src/common/clock';
 import { ImageStore } from '../../src/gateway/image-store.service';
 import { FakeFlux, PNG_SIGNATURE, solidPng } from '../fakes/fake-flux';
 import { startTestApp, type TestApp } from '../helpers/test-app';
+import { expectMetered, requestRecords } from '../helpers/metering';
 
 const MODEL = 'black-forest-labs/FLUX.1-schnell';
 const SMALL_MODEL = 'flux-one-at-a-time';
@@ -229,25 +230,3 @@ describe('POST /v1/images/generations', () => {
     expect(JSON.stringify(error.error)).not.toContain('Input should be');
   });
 });
-
-function requestRecords(hunze: TestApp): Record<string, unknown>[] {
-  return hunze.logLines
-    .filter((l) => l.includes('"evt":"request"'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** A metadata record for `endpoint` logged after `recordsBefore` matches `expected`. */
-async function expectMetered(
-  hunze: TestApp,
-  recordsBefore: number,
-  endpoint: string,
-  expected: Record<string, unknown>,
-): Promise<void> {
-  const ours = () =>
-    requestRecords(hunze)
-      .slice(recordsBefore)
-      .filter((r) => r.endpoint === endpoint);
-  const start = Date.now();
-  while (ours().length === 0 && Date.now() - start < 2000) await new Promise((r) => setTimeout(r, 10));
-  expect(ours().at(-1)).toMatchObject(expected);
-}
