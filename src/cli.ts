@@ -71,10 +71,13 @@ async function dbMigrate(config: HunzeConfig): Promise<number> {
 
 /** CLI output (keys, JSON) owns stdout, so the CLI's own log lines go to stderr. */
 function cliContext(config: HunzeConfig) {
-  return NestFactory.createApplicationContext(CliModule.forRoot({ config, logger: new AppLogger('warn', pino.destination(2)) }), {
-    logger: false,
-    abortOnError: false,
-  });
+  return NestFactory.createApplicationContext(
+    CliModule.forRoot({ config, logger: new AppLogger('warn', pino.destination(2)) }),
+    {
+      logger: false,
+      abortOnError: false,
+    },
+  );
 }
 
 function print(text: string, code: number): number {

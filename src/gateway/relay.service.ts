@@ -213,7 +213,7 @@ function usageOf(text: string): Usage | null | undefined {
     const value: unknown = JSON.parse(text);
     if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
     const usage = (value as { usage?: unknown }).usage;
-    return usage && typeof usage === 'object' ? (usage) : null;
+    return usage && typeof usage === 'object' ? usage : null;
   } catch {
     return undefined;
   }

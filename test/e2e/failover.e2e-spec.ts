@@ -45,9 +45,16 @@ describe('failover across upstreams', () => {
     let started = false;
     try {
       if (!stream) {
-        await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hello there' }] });
+        await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: 'user', content: 'hello there' }],
+        });
       } else {
-        const s = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true });
+        const s = await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: 'user', content: 'hi' }],
+          stream: true,
+        });
         for await (const chunk of s) started = started || chunk.choices.length > 0;
       }
       return { ok: true, stream, started };
@@ -91,7 +98,10 @@ describe('failover across upstreams', () => {
     a.mode = 'plain-text-500';
     const client = await start();
     for (let i = 0; i < 6; i++) {
-      const completion = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] });
+      const completion = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'x' }],
+      });
       expect(completion.choices[0]?.message.content).toBeTruthy();
     }
     // A 400 is the request's fault: no other upstream would answer differently, so none is tried.
@@ -129,10 +139,14 @@ describe('failover across upstreams', () => {
     }
     expect(a.requests.filter((r) => r.method === 'POST').length).toBe(before);
     a.healthy = true;
-    await waitFor(async () => {
-      await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] });
-      return a.requests.some((r) => r.method === 'POST');
-    }, 3000, 100);
+    await waitFor(
+      async () => {
+        await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] });
+        return a.requests.some((r) => r.method === 'POST');
+      },
+      3000,
+      100,
+    );
   });
 
   it('sends concurrent requests to the upstream with fewest in flight (the slow one gets fewer)', async () => {

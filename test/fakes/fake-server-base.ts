@@ -19,7 +19,7 @@ export interface RecordedRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   /** Parsed body (JSON object, multipart summary, or raw text when unparseable). */
-   
+
   body: any;
   receivedAt: number;
 }

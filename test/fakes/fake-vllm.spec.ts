@@ -29,7 +29,7 @@ async function readSse(res: Response): Promise<{ data: string[]; raw: string; er
 }
 
 /** `Response.json()` is typed `unknown`; the assertions below index into the body freely. */
- 
+
 const json = (res: Response): Promise<any> => res.json();
 
 const parsed = (data: string[]) => data.filter((d) => d !== '[DONE]').map((d) => JSON.parse(d));

@@ -28,7 +28,7 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  body: any;  
+  body: any;
   receivedAt: number;
 }
 

@@ -21,7 +21,8 @@ const MAX_PROMPTS = 2048;
 
 /** A string, an array of strings, an array of token ids, or an array of token-id arrays (OpenAI's four forms). */
 function IsPrompt(): PropertyDecorator {
-  const isTokens = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t) && t >= 0);
+  const isTokens = (v: unknown) =>
+    Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t) && t >= 0);
   return ValidateBy({
     name: 'isPrompt',
     validator: {
