@@ -12,6 +12,7 @@ export default tseslint.config(
       'jest.config.js',
       'test/summary-reporter.js',
       'eslint.config.mjs',
+      'scripts/',
     ],
   },
   eslint.configs.recommended,
