@@ -5,7 +5,8 @@ import { Public } from '../auth/roles.decorator';
 import { UpstreamPools } from '../gateway/upstream-pools.service';
 import { ModelRegistry } from '../models/model-registry.service';
 
-const DB_PING_TIMEOUT_MS = 1_000;
+// Generous: a readiness probe that flaps under load would take a healthy replica out of rotation.
+const DB_PING_TIMEOUT_MS = 3_000;
 
 @Controller()
 @Public()
