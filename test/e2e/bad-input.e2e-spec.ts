@@ -198,28 +198,6 @@ describe('bad input to POST /v1/chat/completions', () => {
     expect(upstream.requests.at(-1)!.body.messages).toHaveLength(1000);
   });
 
-  it('answers a body over server.bodyLimitMb with 413 request_too_large', async () => {
-    const small = await startTestApp({
-      upstreams: [{ id: 'vllm-a', baseUrl: upstream.baseUrl }],
-      models: [{ id: MODEL, upstreams: ['vllm-a'] }],
-      bodyLimitMb: 1,
-    });
-    try {
-      const { key: smallKey } = await small.createKey();
-      const secret = canary('too-large');
-      const content = `${secret} ${'x'.repeat(1_500_000)}`; // ~1.5 MB
-      const res = await send(`${small.url}/v1/chat/completions`, {
-        headers: { authorization: `Bearer ${smallKey}`, 'content-type': JSON_TYPE },
-        body: chat({ messages: userSays(content) }),
-      });
-      await expectCleanError(small, res, secret, { status: 413, code: 'request_too_large' });
-      expect(openAiErrorOf(res).message).toContain('1 MB');
-      expect(upstream.requests).toHaveLength(0);
-    } finally {
-      await small.close();
-    }
-  });
-
   it('keeps serving normal requests after all of the above', async () => {
     const client = new OpenAI({ apiKey: key, baseURL: hunze.baseURL, maxRetries: 0 });
     const completion = await client.chat.completions.create({
@@ -229,6 +207,49 @@ describe('bad input to POST /v1/chat/completions', () => {
     expect(completion.choices[0]?.message.content).toBe('Hello from the fake vLLM server.');
     expect((await send(`${hunze.url}/healthz`, { method: 'GET' })).status).toBe(200);
     expect(hunze.logLines.filter((l) => l.includes('"level":50'))).toEqual([]); // no unhandled error
+  });
+});
+
+/** Its own app, after the one above is closed: typeorm-pglite shares one PGlite instance per process. */
+describe('a body over server.bodyLimitMb', () => {
+  let upstream: FakeVllm;
+  let small: TestApp;
+
+  beforeAll(async () => {
+    upstream = await FakeVllm.start({ modelName: MODEL });
+    small = await startTestApp({
+      upstreams: [{ id: 'vllm-a', baseUrl: upstream.baseUrl }],
+      models: [{ id: MODEL, upstreams: ['vllm-a'] }],
+      bodyLimitMb: 1,
+    });
+  });
+
+  afterAll(async () => {
+    await small.close();
+    await upstream.close();
+  });
+
+  it('is answered 413 request_too_large', async () => {
+    const { key } = await small.createKey();
+    const secret = canary('too-large');
+    const content = `${secret} ${'x'.repeat(1_500_000)}`; // ~1.5 MB
+    const res = await send(`${small.url}/v1/chat/completions`, {
+      headers: { authorization: `Bearer ${key}`, 'content-type': JSON_TYPE },
+      body: chat({ messages: userSays(content) }),
+    });
+    await expectCleanError(small, res, secret, { status: 413, code: 'request_too_large' });
+    expect(openAiErrorOf(res).message).toBe('The request body is larger than the limit of 1 MB.');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('leaves the limit for bodies just under it', async () => {
+    const { key } = await small.createKey();
+    const client = new OpenAI({ apiKey: key, baseURL: small.baseURL, maxRetries: 0 });
+    const completion = await client.chat.completions.create({
+      model: MODEL,
+      messages: userSays('y'.repeat(900_000)),
+    });
+    expect(completion.choices).toHaveLength(1);
   });
 });
 

@@ -50,42 +50,6 @@ describe('health endpoints and request ids', () => {
     expect(res.headers['x-request-id']).toMatch(GENERATED_REQUEST_ID);
   });
 
-  it('answers /readyz 503 once the only upstream has refused a connection', async () => {
-    const down = await startTestApp({
-      upstreams: [
-        {
-          id: 'refusing',
-          baseUrl: `http://127.0.0.1:${await refusingPort()}/v1`,
-          circuitBreaker: { failures: 1, openSeconds: 60 },
-        },
-      ],
-      models: [{ id: MODEL, upstreams: ['refusing'] }],
-    });
-    try {
-      // Nothing has failed yet: no probes run in tests, so the upstream counts as healthy.
-      expect((await send(`${down.url}/readyz`, { method: 'GET' })).status).toBe(200);
-      const client = new OpenAI({
-        apiKey: (await down.createKey()).key,
-        baseURL: down.baseURL,
-        maxRetries: 0,
-      });
-      const error = (await client.chat.completions
-        .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] })
-        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
-      expect(error.status).toBe(503);
-      const res = await send(`${down.url}/readyz`, { method: 'GET' });
-      expect(res.status).toBe(503);
-      expect(JSON.parse(res.text)).toEqual({
-        status: 'unavailable',
-        checks: { database: true, upstreams: false },
-      });
-      expect(res.headers['x-request-id']).toMatch(GENERATED_REQUEST_ID);
-      expect((await send(`${down.url}/healthz`, { method: 'GET' })).status).toBe(200); // still live
-    } finally {
-      await down.close();
-    }
-  });
-
   it.each([
     ['/healthz', 'GET', 200, {}],
     ['/readyz', 'GET', 200, {}],
@@ -147,5 +111,47 @@ describe('health endpoints and request ids', () => {
       expect(res.headers['x-request-id']).toMatch(GENERATED_REQUEST_ID);
     }
     if (inbound) expect(hunze.logLines.join('\n')).not.toContain(inbound);
+  });
+});
+
+/**
+ * Its own app, started after the one above is closed: typeorm-pglite keeps one PGlite instance per process,
+ * so two apps alive at once would share (and on close, shut) one embedded database.
+ */
+describe('/readyz when the only upstream refuses connections', () => {
+  it('answers 503 with its checks once the upstream has refused a connection', async () => {
+    const down = await startTestApp({
+      upstreams: [
+        {
+          id: 'refusing',
+          baseUrl: `http://127.0.0.1:${await refusingPort()}/v1`,
+          circuitBreaker: { failures: 1, openSeconds: 60 },
+        },
+      ],
+      models: [{ id: MODEL, upstreams: ['refusing'] }],
+    });
+    try {
+      // Nothing has failed yet: no probes run in tests, so the upstream counts as healthy.
+      expect((await send(`${down.url}/readyz`, { method: 'GET' })).status).toBe(200);
+      const client = new OpenAI({
+        apiKey: (await down.createKey()).key,
+        baseURL: down.baseURL,
+        maxRetries: 0,
+      });
+      const error = (await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+      expect(error.status).toBe(503);
+      const res = await send(`${down.url}/readyz`, { method: 'GET' });
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.text)).toEqual({
+        status: 'unavailable',
+        checks: { database: true, upstreams: false },
+      });
+      expect(res.headers['x-request-id']).toMatch(GENERATED_REQUEST_ID);
+      expect((await send(`${down.url}/healthz`, { method: 'GET' })).status).toBe(200); // still live
+    } finally {
+      await down.close();
+    }
   });
 });
