@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici';
 import { ApiError } from '../common/errors';
 import { elapsedMs, type RequestFacts } from '../common/request-context';
 import type { ResolvedModel } from '../models/model-registry.service';
+import { parseJsonObject } from './sse-events.transform';
 import { SseRelayTransform, type Usage } from './sse-relay.transform';
 import { fromTransportError, fromUpstreamStatus, isAbort } from './upstream-errors';
 import { UpstreamPools } from './upstream-pools.service';
@@ -69,12 +70,9 @@ export class Relay {
   /** Relays the upstream's answer to the client as it is (JSON whole, or SSE event by event). */
   async forward(call: RelayCall, req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const exchange = await this.exchange(call, req, reply);
-    if (call.stream) this.relayStream(call, exchange, req.facts, reply);
-    else
-      await reply
-        .status(200)
-        .header('content-type', 'application/json')
-        .send(this.readJsonText(exchange, req.facts));
+    if (call.stream) return this.relayStream(call, exchange, req.facts, reply);
+    this.readJson(exchange, req.facts); // checks the answer and takes its usage; the client gets it as sent
+    await reply.status(200).header('content-type', 'application/json').send(exchange.text);
   }
 
   /** The upstream's JSON answer, for endpoints that reshape it (embeddings merge, images, Gemini, ...). */
@@ -84,7 +82,7 @@ export class Relay {
     reply: FastifyReply,
   ): Promise<Record<string, unknown>> {
     const exchange = await this.exchange(call, req, reply);
-    return JSON.parse(this.readJsonText(exchange, req.facts)) as Record<string, unknown>;
+    return this.readJson(exchange, req.facts);
   }
 
   /**
@@ -132,13 +130,14 @@ export class Relay {
     throw failure;
   }
 
-  private readJsonText(exchange: Exchange, facts: RequestFacts): string {
-    const usage = usageOf(exchange.text);
-    if (usage === undefined)
-      throw new ApiError('upstream_error', { upstreamStatus: exchange.response.statusCode });
-    noteUsage(facts, usage);
+  /** Parses a whole answer once: it must be a JSON object; its usage goes to the metadata record. */
+  private readJson(exchange: Exchange, facts: RequestFacts): Record<string, unknown> {
+    const answer = parseJsonObject(exchange.text);
+    if (!answer) throw new ApiError('upstream_error', { upstreamStatus: exchange.response.statusCode });
+    const usage = answer.usage;
+    noteUsage(facts, usage && typeof usage === 'object' ? usage : null);
     facts.ttftMs = elapsedMs(facts.startedAt);
-    return exchange.text;
+    return answer;
   }
 
   private relayStream(call: RelayCall, exchange: Exchange, facts: RequestFacts, reply: FastifyReply): void {
@@ -205,18 +204,6 @@ function toFailure(err: unknown): ApiError {
   if (err instanceof BrokenCircuitError) return new ApiError('upstream_unavailable');
   if (err instanceof UpstreamStatusError) return fromUpstreamStatus(err.status);
   return fromTransportError(err);
-}
-
-/** The usage object of a whole JSON answer; undefined when the answer is not a JSON object at all. */
-function usageOf(text: string): Usage | null | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    const usage = (value as { usage?: unknown }).usage;
-    return usage && typeof usage === 'object' ? usage : null;
-  } catch {
-    return undefined;
-  }
 }
 
 export function noteUsage(facts: RequestFacts, usage: Usage | null): void {
