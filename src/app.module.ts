@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
+import { AuditModule } from './compliance/audit.module';
 import { ComplianceModule } from './compliance/compliance.module';
+import { ConfigController } from './config/config.controller';
 import { ConfigModule } from './config/config.module';
 import type { HunzeConfig } from './config/hunze-config';
 import { DatabaseModule } from './database/database.module';
@@ -24,6 +26,7 @@ export class AppModule {
   static forRoot(options: AppOptions): DynamicModule {
     return {
       module: AppModule,
+      controllers: [ConfigController],
       imports: [
         ConfigModule.forRoot(options.config),
         TelemetryModule.forRoot(options.logger),
@@ -49,6 +52,7 @@ export class CliModule {
         ConfigModule.forRoot(options.config),
         TelemetryModule.forRoot(options.logger),
         DatabaseModule,
+        AuditModule,
         AuthModule.forRoot({ http: false }),
       ],
     };

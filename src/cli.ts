@@ -4,6 +4,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { CliModule } from './app.module';
+import { runAuditCommand } from './cli/audit.command';
 import { runKeysCommand } from './cli/keys.command';
 import { ConfigError, loadConfig } from './config/config.loader';
 import type { HunzeConfig } from './config/hunze-config';
@@ -19,6 +20,8 @@ const USAGE = `Usage: hunze <command>
               [--monthly-tokens N] [--expires ISO] [--json]
   keys list [--json]
   keys revoke ID
+  audit verify [--json]         check the audit hash chain; exit 1 naming the first broken row
+  audit export [--format jsonl] every audit event, one JSON object a line, to stdout
   db migrate                    apply pending database migrations
 
 Environment: HUNZE_CONFIG, DATABASE_URL, HUNZE_DATA_DIR, HUNZE_ADMIN_KEY, REDIS_URL, PORT, HOST.`;
@@ -36,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keeps running
     case 'keys':
       return runKeysCommand(sub, argv.slice(2), config, () => cliContext(config));
+    case 'audit':
+      return runAuditCommand(sub, argv.slice(2), config, () => cliContext(config));
     case 'db':
       if (sub === 'migrate') return dbMigrate(config);
       break;

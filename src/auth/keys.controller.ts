@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import { CreateKeyDto } from './dto/create-key.dto';
 import type { CreatedKeyResponseDto, KeyResponseDto } from './dto/key-response.dto';
@@ -14,8 +15,9 @@ export class KeysController {
   @Roles('admin')
   create(
     @Body(new BodyValidationPipe(CreateKeyDto, true)) dto: CreateKeyDto,
+    @Req() request: FastifyRequest,
   ): Promise<CreatedKeyResponseDto> {
-    return this.keys.create(dto);
+    return this.keys.create(dto, request.principal?.keyId);
   }
 
   @Get()
@@ -26,7 +28,7 @@ export class KeysController {
 
   @Delete(':id')
   @Roles('admin')
-  revoke(@Param('id') id: string): Promise<KeyResponseDto> {
-    return this.keys.revoke(id);
+  revoke(@Param('id') id: string, @Req() request: FastifyRequest): Promise<KeyResponseDto> {
+    return this.keys.revoke(id, request.principal?.keyId);
   }
 }

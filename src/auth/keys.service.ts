@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
 import { ApiError } from '../common/errors';
+import { AuditService } from '../compliance/audit.service';
 import { ModelRegistry } from '../models/model-registry.service';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { toKeyResponse, type CreatedKeyResponseDto, type KeyResponseDto } from './dto/key-response.dto';
@@ -22,11 +23,13 @@ export class KeysService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(KeyChangeBus) private readonly bus: KeyChangeBus,
     @Inject(ModelRegistry) private readonly models: ModelRegistry,
+    @Inject(AuditService) private readonly audit: AuditService,
   ) {
     this.keys = dataSource.getRepository(ApiKeyEntity);
   }
 
-  async create(dto: CreateKeyDto): Promise<CreatedKeyResponseDto> {
+  /** `actor`: the calling key's id (or 'break-glass' / 'local-cli'); 'cli' for the CLI on the database. */
+  async create(dto: CreateKeyDto, actor = 'cli'): Promise<CreatedKeyResponseDto> {
     dto.models?.forEach((name, i) => {
       if (!this.models.resolve(name)) throw new ApiError('model_not_found', {}, `models[${i}]`);
     });
@@ -60,6 +63,15 @@ export class KeysService {
       });
       const row = await tx.getRepository(ApiKeyEntity).save(entity);
       row.account = account;
+      await this.audit.record(
+        {
+          actor,
+          action: 'key.created',
+          target: row.id,
+          details: { role: row.role, account: account.name, prefix: row.prefix },
+        },
+        tx,
+      );
       return row;
     });
     await this.bus.publish(saved.id);
@@ -72,12 +84,16 @@ export class KeysService {
   }
 
   /** Revokes a key (idempotent); returns it, or throws not_found. */
-  async revoke(id: string): Promise<KeyResponseDto> {
+  async revoke(id: string, actor = 'cli'): Promise<KeyResponseDto> {
     const row = await this.findById(id);
     if (!row) throw new ApiError('not_found');
     if (!row.revokedAt) {
-      row.revokedAt = new Date();
-      await this.keys.update({ id }, { revokedAt: row.revokedAt });
+      const revokedAt = new Date();
+      await this.dataSource.transaction(async (tx) => {
+        await tx.getRepository(ApiKeyEntity).update({ id }, { revokedAt });
+        await this.audit.record({ actor, action: 'key.revoked', target: id }, tx);
+      });
+      row.revokedAt = revokedAt;
     }
     await this.bus.publish(id);
     return toKeyResponse(row);

@@ -1,9 +1,18 @@
 import { Module } from '@nestjs/common';
+import { AuditLifecycle } from './audit-lifecycle.service';
+import { AuditController } from './audit.controller';
+import { AuditModule } from './audit.module';
 
 /**
- * Residency guard, audit log and report generators land here (issues 5 and 7). Today the residency
- * boot check runs in config validation (src/config/config.consistency.ts, using ./regions.ts) and the
- * metadata record is ./request-metadata.ts.
+ * Residency guard, audit log and report generators (issues 5 and 7). The residency boot check runs in
+ * config validation (src/config/config.consistency.ts, using ./regions.ts) and the metadata record is
+ * ./request-metadata.ts. The audit log: AuditService (./audit.module.ts, global, used by key management
+ * and the CLI), its admin routes, the boot `config.loaded` event and the retention job.
  */
-@Module({})
+@Module({
+  imports: [AuditModule],
+  controllers: [AuditController],
+  providers: [AuditLifecycle],
+  exports: [AuditModule],
+})
 export class ComplianceModule {}

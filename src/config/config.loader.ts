@@ -62,6 +62,7 @@ export function parseConfig(text: string, env: Env, sourcePath = '<inline>'): Hu
     file,
     fingerprint,
     sourcePath,
+    redactedDocument: redactSecrets(withOverrides),
     databaseUrl: nonEmpty(env.DATABASE_URL),
     dataDir: resolve(nonEmpty(env.HUNZE_DATA_DIR) ?? 'data'),
     redisUrl: file.redis.url ?? undefined,

@@ -9,6 +9,8 @@ export abstract class HunzeConfig {
   /** SHA-256 (hex) of the canonical config, with secrets kept as their `env:NAME` references. */
   abstract readonly fingerprint: string;
   abstract readonly sourcePath: string;
+  /** The config as written (env overrides applied), secrets only as their `env:NAME` reference or `<redacted>`. */
+  abstract readonly redactedDocument: unknown;
   /** Postgres connection string; unset means the embedded PGlite database in `dataDir`. */
   abstract readonly databaseUrl: string | undefined;
   abstract readonly dataDir: string;

@@ -6,11 +6,13 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
 import { AccountEntity } from '../auth/entities/account.entity';
 import { ApiKeyEntity } from '../auth/entities/api-key.entity';
+import { AuditEventEntity } from '../compliance/audit-event.entity';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AccountsAndKeys1732000000000 } from './migrations/1732000000000-accounts-and-keys';
+import { AuditEvents1732100000000 } from './migrations/1732100000000-audit-events';
 
-export const ENTITIES = [AccountEntity, ApiKeyEntity];
-export const MIGRATIONS = [AccountsAndKeys1732000000000];
+export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity];
+export const MIGRATIONS = [AccountsAndKeys1732000000000, AuditEvents1732100000000];
 
 /** Serialises migrations across replicas that start at the same moment. */
 const MIGRATION_LOCK = 0x68756e7a; // "hunz"

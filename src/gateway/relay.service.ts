@@ -122,7 +122,7 @@ export class Relay {
         if (err instanceof ApiError) throw err;
         if (isAbort(err)) throw new ApiError('upstream_connection_failed');
         if (response) target.recordStreamFailure(); // the body broke after send() had counted a success
-        failure = toFailure(err);
+        failure = toFailure(err, target);
         if (!replayable) break;
         facts.failovers = (facts.failovers ?? 0) + 1;
       }
@@ -200,8 +200,10 @@ function firstChunk(body: Readable): Promise<Buffer | null> {
   });
 }
 
-function toFailure(err: unknown): ApiError {
-  if (err instanceof BrokenCircuitError) return new ApiError('upstream_unavailable');
+function toFailure(err: unknown, target: UpstreamTarget): ApiError {
+  // An open circuit must not hide why it opened: refusals by the residency guard stay residency_violation.
+  if (err instanceof BrokenCircuitError)
+    return new ApiError(target.residencyRefused ? 'residency_violation' : 'upstream_unavailable');
   if (err instanceof UpstreamStatusError) return fromUpstreamStatus(err.status);
   return fromTransportError(err);
 }

@@ -23,6 +23,7 @@ const TIMEOUTS = new Set([
 /** A transport failure (no usable answer): refused, reset or timed out. */
 export function fromTransportError(err: unknown): ApiError {
   const code = (err as { code?: unknown })?.code;
+  if (code === 'HUNZE_RESIDENCY') return new ApiError('residency_violation'); // refused before connecting
   if (typeof code === 'string' && UNAVAILABLE.has(code)) return new ApiError('upstream_unavailable');
   if (typeof code === 'string' && TIMEOUTS.has(code)) return new ApiError('upstream_timeout');
   return new ApiError('upstream_connection_failed');

@@ -1,8 +1,10 @@
 // The upstream targets, the order in which a model's upstreams are tried (available ones first, then by
 // fewest requests in flight: least-outstanding-requests balancing), and the active health-check loop.
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { residencyEvents, type ResidencyViolation } from '../compliance/residency-connector';
 import { HunzeConfig } from '../config/hunze-config';
 import type { ResolvedModel } from '../models/model-registry.service';
+import { AppLogger } from '../telemetry/logger';
 import { UpstreamTarget } from './upstream-target';
 
 @Injectable()
@@ -10,8 +12,14 @@ export class UpstreamPools implements OnApplicationBootstrap, OnApplicationShutd
   private readonly targets = new Map<string, UpstreamTarget>();
   private readonly timers: NodeJS.Timeout[] = [];
 
-  constructor(@Inject(HunzeConfig) config: HunzeConfig) {
-    for (const upstream of config.file.upstreams) this.targets.set(upstream.id, new UpstreamTarget(upstream));
+  constructor(@Inject(HunzeConfig) config: HunzeConfig, @Inject(AppLogger) log: AppLogger) {
+    // A residency refusal is logged (metadata only) and published for the audit log.
+    const onViolation = (violation: ResidencyViolation) => {
+      log.warn('residency_violation', { ...violation });
+      residencyEvents.publish(violation);
+    };
+    for (const upstream of config.file.upstreams)
+      this.targets.set(upstream.id, new UpstreamTarget(upstream, { onViolation }));
   }
 
   onApplicationBootstrap(): void {

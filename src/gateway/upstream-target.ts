@@ -9,6 +9,11 @@ import {
   type CircuitBreakerPolicy,
 } from 'cockatiel';
 import { Pool, type Dispatcher } from 'undici';
+import {
+  residencyConnector,
+  type ResidencyHooks,
+  type ResidencyViolation,
+} from '../compliance/residency-connector';
 import type { UpstreamConfig } from '../config/config.schema';
 import { isAbort } from './upstream-errors';
 
@@ -36,14 +41,34 @@ export class UpstreamTarget {
   readonly basePath: string;
   private readonly authorization: string | undefined;
   private readonly breaker: CircuitBreakerPolicy;
+  /** The last connect attempt was refused by the residency guard (cleared when a check passes). */
+  residencyRefused: ResidencyViolation | null = null;
 
-  constructor(readonly config: UpstreamConfig) {
+  constructor(
+    readonly config: UpstreamConfig,
+    residency: ResidencyHooks = {},
+  ) {
     const base = new URL(config.baseUrl);
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.authorization = config.apiKey ? `Bearer ${config.apiKey}` : undefined;
     this.pool = new Pool(base.origin, {
       connections: config.maxConnections,
-      connect: { timeout: config.timeouts.connectMs },
+      // Every new connection passes the residency guard and connects to the very address it checked.
+      connect: residencyConnector(
+        { id: config.id, networks: config.networks, country: config.location.country },
+        {
+          ...residency,
+          timeout: config.timeouts.connectMs,
+          onViolation: (violation) => {
+            this.residencyRefused = violation;
+            residency.onViolation?.(violation);
+          },
+          onPass: (address) => {
+            this.residencyRefused = null;
+            residency.onPass?.(address);
+          },
+        },
+      ),
       headersTimeout: config.timeouts.firstByteMs,
       bodyTimeout: config.timeouts.idleMs,
       keepAliveTimeout: 30_000,

@@ -23,9 +23,9 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env };
 }
 
-function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
+function spawnCli(args: string[], env: Record<string, string>, cwd = REPO_ROOT): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {
-    cwd: REPO_ROOT,
+    cwd,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,10 +84,17 @@ function spawnServeOverStaleEndpoint(env: Record<string, string>): ChildProcess 
 /** Starts `hunze serve` and waits until it prints its address. */
 export async function startServe(
   env: Record<string, string>,
-  options: { overStaleEndpoint?: boolean; timeoutMs?: number } = {},
+  options: {
+    overStaleEndpoint?: boolean;
+    timeoutMs?: number;
+    /** Working directory; default the repository root. */
+    cwd?: string;
+  } = {},
 ): Promise<ServeChild> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = options.overStaleEndpoint ? spawnServeOverStaleEndpoint(env) : spawnCli(['serve'], env);
+  const child = options.overStaleEndpoint
+    ? spawnServeOverStaleEndpoint(env)
+    : spawnCli(['serve'], env, options.cwd);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

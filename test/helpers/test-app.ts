@@ -26,6 +26,8 @@ export interface TestUpstream {
   /** Active health checks; off unless given, so tests control upstream health themselves. */
   healthCheck?: { intervalSeconds: number; path?: string; timeoutMs?: number };
   circuitBreaker?: { failures: number; openSeconds: number };
+  /** Declared networks for the residency guard; [127.0.0.0/8] unless given. */
+  networks?: string[];
 }
 
 export interface TestModel {
@@ -69,7 +71,7 @@ export function configYaml(options: TestAppOptions): string {
     baseUrl: ${u.baseUrl}
 ${u.apiKey ? `    apiKey: ${u.apiKey}\n` : ''}    location: { country: NL, city: Groningen, site: Test DC }
     operator: { name: Test Hosting B.V., country: NL }
-    networks: [127.0.0.0/8]
+    networks: [${(u.networks ?? ['127.0.0.0/8']).join(', ')}]
     timeouts: { connectMs: ${u.timeouts?.connectMs ?? 2000}, firstByteMs: ${u.timeouts?.firstByteMs ?? 10000}, idleMs: ${u.timeouts?.idleMs ?? 10000} }
     healthCheck: ${JSON.stringify({ intervalSeconds: 0, ...u.healthCheck })}${u.circuitBreaker ? `\n    circuitBreaker: ${JSON.stringify(u.circuitBreaker)}` : ''}`,
     )
@@ -107,7 +109,7 @@ function modelHints(m: TestModel): string {
     .join('');
 }
 
-async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const adminUrl = process.env.HUNZE_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `hunze_e2e_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const admin = new Client({ connectionString: adminUrl });
