@@ -6,6 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule, type AppOptions } from './app.module';
 import { ApiExceptionFilter, configureHttp, frameworkErrorHandler, genRequestId } from './common/http-setup';
 import { MeteringService } from './metering/metering.service';
+import { Telemetry } from './telemetry/telemetry.service';
 
 export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
   const { bodyLimitMb } = options.config.file.server;
@@ -24,7 +25,12 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     // instead of 415 unsupported_media_type. configureHttp sets up JSON, MultipartSetup multipart.
     bodyParser: false,
   });
-  const deps = { log: options.logger, metering: app.get(MeteringService), bodyLimitMb };
+  const deps = {
+    log: options.logger,
+    metering: app.get(MeteringService),
+    bodyLimitMb,
+    telemetry: app.get(Telemetry),
+  };
   const fastify = app.getHttpAdapter().getInstance();
   configureHttp(fastify, deps);
   closeConnectionsAfterGrace(fastify, options.config.file.server.shutdownGraceSeconds);

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestMetadata } from '../compliance/request-metadata';
 import type { MeteringService } from '../metering/metering.service';
 import type { AppLogger } from '../telemetry/logger';
+import type { Telemetry } from '../telemetry/telemetry.service';
 import { toApiError } from './error-mapper';
 import type { ApiError } from './errors';
 import { elapsedMs } from './request-context';
@@ -25,6 +26,8 @@ export interface HttpDeps {
   log: AppLogger;
   metering: MeteringService;
   bodyLimitMb: number;
+  /** One span per request from the same metadata record (a no-op without telemetry.otlpEndpoint). */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -58,7 +61,9 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
     // still gets its record (Fastify's onResponse would miss it).
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) req.facts.clientClosed = true;
-      deps.metering.record(metadataOf(req, reply));
+      const record = metadataOf(req, reply);
+      deps.metering.record(record);
+      deps.telemetry?.recordRequest(record);
     });
     done();
   });

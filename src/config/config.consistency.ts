@@ -6,7 +6,29 @@ import type { HunzeConfigFile } from './config.schema';
 const RESERVED_MODEL_NAMES = new Set(['auto']);
 
 export function checkConsistency(file: HunzeConfigFile): string[] {
-  return [...checkUpstreams(file), ...checkModels(file), ...checkResidency(file)];
+  return [...checkUpstreams(file), ...checkModels(file), ...checkResidency(file), ...checkTelemetry(file)];
+}
+
+/** The OTLP collector is an outbound destination like an upstream: it must declare where it is. */
+function checkTelemetry(file: HunzeConfigFile): string[] {
+  const { otlpEndpoint, otlpNetworks, otlpCountry } = file.telemetry;
+  if (!otlpEndpoint) return [];
+  const problems: string[] = [];
+  if (!otlpNetworks || otlpNetworks.length === 0)
+    problems.push(
+      "telemetry.otlpNetworks: required when telemetry.otlpEndpoint is set (the collector's CIDR ranges)",
+    );
+  const country = otlpCountry ?? file.appliance.operator.country;
+  if (!country)
+    problems.push(
+      'telemetry.otlpCountry: required when telemetry.otlpEndpoint is set and the operator has no country',
+    );
+  else if (!expandRegions(file.residency.allowedRegions).has(normaliseCountry(country)))
+    problems.push(
+      `telemetry.otlpCountry: residency violation: the OTLP collector is in ${normaliseCountry(country)}, ` +
+        `outside the allowed regions (${file.residency.allowedRegions.join(', ')})`,
+    );
+  return problems;
 }
 
 function checkUpstreams(file: HunzeConfigFile): string[] {

@@ -133,6 +133,15 @@ export class RetentionConfig {
 
 export class TelemetryConfig {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) otlpEndpoint?: string | null = null;
+  /** Where the OTLP collector (base URL, as OTEL_EXPORTER_OTLP_ENDPOINT) lives, checked like an upstream's `networks`; required with otlpEndpoint. */
+  @IsOptional()
+  @IsArray()
+  @Matches(CIDR, { each: true, message: 'each must be a CIDR range' })
+  otlpNetworks?: string[];
+  /** The collector's country (ISO 3166-1 alpha-2); appliance.operator.country when absent. */
+  @IsOptional() @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' }) otlpCountry?: string;
+  /** How often spans are batched and metrics pushed to the collector. */
+  @IsInt() @Min(1) @Max(3600) otlpIntervalSeconds: number = 15;
   @IsBoolean() prometheus: boolean = true;
 }
 

@@ -1,7 +1,7 @@
 // Metadata only, proven end to end: a real `hunze serve` child process (built dist/cli.js) gets one unique
 // canary string in every field of every endpoint, on success and on every error path; afterwards the canary
 // and every secret (upstream api keys, the admin key, user keys) must appear nowhere the appliance wrote:
-// stdout, stderr, GET /metrics, a pg_dump of its database (e2e:postgres), every file under HUNZE_DATA_DIR
+// stdout, stderr, GET /metrics, the OTLP spans and metrics it exported, a pg_dump of its database (e2e:postgres), every file under HUNZE_DATA_DIR
 // (the PGlite database in e2e:pglite) and every file in its working directory.
 //
 // The canary contains "~", which x-request-id does not allow: a client's request id is client-chosen
@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeFlux } from '../fakes/fake-flux';
+import { FakeOtlpCollector } from '../fakes/fake-otlp-collector';
 import { FakeTei } from '../fakes/fake-tei';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { FakeWhisperx } from '../fakes/fake-whisperx';
@@ -52,6 +53,7 @@ describe('metadata only: the canary never leaves the request', () => {
   let tei: FakeTei;
   let flux: FakeFlux;
   let whisperx: FakeWhisperx;
+  let collector: FakeOtlpCollector;
   let tmp: string;
   let dataDir: string;
   let workDir: string;
@@ -65,6 +67,7 @@ describe('metadata only: the canary never leaves the request', () => {
     tei = await FakeTei.start({ modelName: EMBED, apiKey: SECRETS['tei api key'] });
     flux = await FakeFlux.start({ apiKey: SECRETS['flux api key'] });
     whisperx = await FakeWhisperx.start({ apiKey: SECRETS['whisperx api key'] });
+    collector = await FakeOtlpCollector.start();
     tmp = mkdtempSync(join(tmpdir(), 'hunze-canary-'));
     dataDir = join(tmp, 'data');
     workDir = join(tmp, 'cwd');
@@ -97,6 +100,7 @@ describe('metadata only: the canary never leaves the request', () => {
           { id: IMAGE, aliases: ['flux'], kind: 'image', upstreams: ['flux-a'] },
           { id: AUDIO, aliases: ['whisper-1'], kind: 'audio', upstreams: ['whisperx-a'] },
         ],
+        extraYaml: `telemetry: { otlpEndpoint: "${collector.url}", otlpNetworks: [127.0.0.0/8], otlpIntervalSeconds: 1 }\n`,
       }),
     );
     if (usingPostgres()) database = await freshPostgresDatabase();
@@ -121,7 +125,7 @@ describe('metadata only: the canary never leaves the request', () => {
 
   afterAll(async () => {
     await server?.stop();
-    await Promise.all([vllm?.close(), tei?.close(), flux?.close(), whisperx?.close()]);
+    await Promise.all([vllm?.close(), tei?.close(), flux?.close(), whisperx?.close(), collector?.close()]);
     await database?.drop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
@@ -375,7 +379,12 @@ describe('metadata only: the canary never leaves the request', () => {
       stdout: server!.stdout(),
       stderr: server!.stderr(),
       'GET /metrics': metrics,
+      'OTLP traces': collector.traceBodies.join('\n'),
+      'OTLP metrics': collector.metricBodies.join('\n'),
     };
+    // The exporter really ran: a span for every request (flushed at shutdown) and the request counter.
+    expect(collector.spans().length).toBeGreaterThanOrEqual(sent.length);
+    expect(collector.metrics().map((m) => m.name)).toContain('hunze.requests');
     if (database) {
       haystacks['pg_dump'] = execFileSync('pg_dump', ['--no-owner', '-d', database.url], {
         maxBuffer: 256 * 1024 * 1024,
