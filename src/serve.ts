@@ -3,10 +3,12 @@ import { readCliEndpoint, newCliToken, removeCliEndpoint, writeCliEndpoint } fro
 import type { HunzeConfig } from './config/hunze-config';
 import { usesEmbeddedDatabase } from './database/data-source';
 import { createApp } from './main';
+import { installCrashGuard } from './telemetry/crash-guard';
 import { AppLogger } from './telemetry/logger';
 
 export async function serve(config: HunzeConfig): Promise<void> {
   const logger = new AppLogger(config.logLevel);
+  installCrashGuard(logger);
   const embedded = usesEmbeddedDatabase(config);
   if (embedded) {
     const running = readCliEndpoint(config.dataDir);
