@@ -10,9 +10,17 @@ import { AuditEventEntity } from '../compliance/audit-event.entity';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AccountsAndKeys1732000000000 } from './migrations/1732000000000-accounts-and-keys';
 import { AuditEvents1732100000000 } from './migrations/1732100000000-audit-events';
+import { UsageRecords1732200000000 } from './migrations/1732200000000-usage-records';
+import { AccountLimits1732300000000 } from './migrations/1732300000000-account-limits';
+import { UsageRecordEntity } from '../metering/usage-record.entity';
 
-export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity];
-export const MIGRATIONS = [AccountsAndKeys1732000000000, AuditEvents1732100000000];
+export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity, UsageRecordEntity];
+export const MIGRATIONS = [
+  AccountsAndKeys1732000000000,
+  AuditEvents1732100000000,
+  UsageRecords1732200000000,
+  AccountLimits1732300000000,
+];
 
 /** Serialises migrations across replicas that start at the same moment. */
 const MIGRATION_LOCK = 0x68756e7a; // "hunz"

@@ -1,24 +1,26 @@
-// Receives one metadata record per finished request. For now it keeps running totals in memory and the
-// access log; the batched usage_records writer (issue 6) plugs in here. It never blocks the caller.
+// Receives one metadata record per finished request and hands it to everything that counts: the access log,
+// Prometheus metrics, the rate limiter's token windows and the usage_records writer. It never blocks the
+// caller and nothing it calls touches the database on this path (the writer only enqueues).
 import { Inject, Injectable } from '@nestjs/common';
 import type { RequestMetadata } from '../compliance/request-metadata';
 import { AppLogger } from '../telemetry/logger';
+import { MetricsService } from './metrics.service';
+import { RateLimits } from './rate-limits/rate-limits.service';
+import { UsageWriter } from './usage-writer';
 
 @Injectable()
 export class MeteringService {
-  private totals = { requests: 0, promptTokens: 0, completionTokens: 0 };
-
-  constructor(@Inject(AppLogger) private readonly log: AppLogger) {}
+  constructor(
+    @Inject(AppLogger) private readonly log: AppLogger,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(RateLimits) private readonly limits: RateLimits,
+    @Inject(UsageWriter) private readonly writer: UsageWriter,
+  ) {}
 
   record(record: RequestMetadata): void {
     this.log.request(record);
-    if (record.model === undefined) return;
-    this.totals.requests += 1;
-    this.totals.promptTokens += record.promptTokens ?? 0;
-    this.totals.completionTokens += record.completionTokens ?? 0;
-  }
-
-  snapshot(): Readonly<typeof this.totals> {
-    return { ...this.totals };
+    this.metrics.observe(record);
+    this.limits.consume(record);
+    this.writer.enqueue(record);
   }
 }

@@ -2,6 +2,7 @@
 // apps in one process never collide. Metric labels carry only our own values (model ids from config).
 import { Injectable } from '@nestjs/common';
 import { Counter, Registry } from 'prom-client';
+import type { RequestMetadata } from '../compliance/request-metadata';
 
 @Injectable()
 export class MetricsService {
@@ -20,4 +21,7 @@ export class MetricsService {
     labelNames: ['model'] as const,
     registers: [this.registry],
   });
+
+  /** Called once per finished request (helper C: request, error, token, latency and TTFT metrics). */
+  observe(_record: RequestMetadata): void {}
 }
