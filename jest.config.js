@@ -24,5 +24,18 @@ module.exports = {
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       setupFiles: ['<rootDir>/test/setup/pglite.ts'],
     },
+    {
+      // deploy/ run by Ansible against this machine (PostgreSQL, Redis, HAProxy): once, not per database.
+      ...base,
+      displayName: 'deploy',
+      testMatch: ['<rootDir>/test/deploy/**/*.deploy-spec.ts'],
+    },
+    {
+      // The web console in headless Chromium against a real appliance: once, on PostgreSQL.
+      ...base,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+      setupFiles: ['<rootDir>/test/setup/postgres.ts'],
+    },
   ],
 };

@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { AuditModule } from './compliance/audit.module';
 import { ComplianceModule } from './compliance/compliance.module';
+import { ReportsModule } from './compliance/reports/reports.module';
+import { ConsoleModule } from './console/console.module';
 import { ConfigController } from './config/config.controller';
 import { ConfigModule } from './config/config.module';
 import type { HunzeConfig } from './config/hunze-config';
@@ -37,6 +39,7 @@ export class AppModule {
         ComplianceModule,
         GatewayModule,
         HealthModule,
+        ConsoleModule,
       ],
     };
   }
@@ -54,6 +57,7 @@ export class CliModule {
         DatabaseModule,
         AuditModule,
         AuthModule.forRoot({ http: false }),
+        ReportsModule,
       ],
     };
   }

@@ -4,8 +4,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { CliModule } from './app.module';
+import { runAccountsCommand } from './cli/accounts.command';
 import { runAuditCommand } from './cli/audit.command';
 import { runKeysCommand } from './cli/keys.command';
+import { runReportCommand } from './cli/report.command';
+import { runUsageCommand } from './cli/usage.command';
 import { ConfigError, loadConfig } from './config/config.loader';
 import type { HunzeConfig } from './config/hunze-config';
 import { createDataSource, migrate } from './database/data-source';
@@ -20,8 +23,17 @@ const USAGE = `Usage: hunze <command>
               [--monthly-tokens N] [--expires ISO] [--json]
   keys list [--json]
   keys revoke ID
+  accounts list [--json]        accounts with their limits and active key counts
+  accounts set NAME [--rpm N] [--tpm N] [--monthly-tokens N] [--clear] [--json]
+                                set an account's limits (created when new); --clear removes those not given
+  usage [--from D] [--to D] [--group-by model|key|account|day] [--format table|csv|json]
+                                usage sums (default: this UTC month by model, as a table; to exclusive)
   audit verify [--json]         check the audit hash chain; exit 1 naming the first broken row
   audit export [--format jsonl] every audit event, one JSON object a line, to stdout
+  report dpa|tom|subprocessors|ropa [--format md|html|pdf|json] [--out PATH]
+                                one compliance report (default md to stdout; PATH a file or directory)
+  report all --out DIR [--format md|html|pdf|json]
+                                the four reports into DIR, in the format given or in every format
   db migrate                    apply pending database migrations
 
 Environment: HUNZE_CONFIG, DATABASE_URL, HUNZE_DATA_DIR, HUNZE_ADMIN_KEY, REDIS_URL, PORT, HOST.`;
@@ -39,8 +51,14 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keeps running
     case 'keys':
       return runKeysCommand(sub, argv.slice(2), config, () => cliContext(config));
+    case 'accounts':
+      return runAccountsCommand(sub, argv.slice(2), config, () => cliContext(config));
     case 'audit':
       return runAuditCommand(sub, argv.slice(2), config, () => cliContext(config));
+    case 'report':
+      return runReportCommand(sub, argv.slice(2), config, () => cliContext(config));
+    case 'usage':
+      return runUsageCommand(argv.slice(1), config, () => cliContext(config));
     case 'db':
       if (sub === 'migrate') return dbMigrate(config);
       break;

@@ -13,6 +13,8 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   const adapter = new FastifyAdapter({
     bodyLimit: Math.floor(bodyLimitMb * 1024 * 1024),
     genReqId: genRequestId,
+    // Account names (PUT /admin/v1/accounts/{name}) may be up to 200 characters; Fastify allows 100.
+    maxParamLength: 1024,
     frameworkErrors: frameworkErrorHandler(bodyLimitMb),
     logger: false,
     // Model ids contain slashes and dots; keep URLs as written.

@@ -4,6 +4,8 @@ import { DataSource } from 'typeorm';
 import { HunzeConfig } from '../config/hunze-config';
 import { ModelsModule } from '../models/models.module';
 import { AppLogger } from '../telemetry/logger';
+import { AccountsController } from './accounts.controller';
+import { AccountsService } from './accounts.service';
 import { AuthGuard, CliToken } from './auth.guard';
 import { KeyCache } from './key-cache.service';
 import { KeyChangeBus } from './key-changes/key-change-bus';
@@ -41,9 +43,10 @@ export class AuthModule {
     return {
       module: AuthModule,
       imports: [ModelsModule],
-      controllers: options.http ? [KeysController] : [],
+      controllers: options.http ? [KeysController, AccountsController] : [],
       providers: [
         KeysService,
+        AccountsService,
         KeyCache,
         { provide: CliToken, useValue: { value: options.cliToken } },
         {
@@ -53,7 +56,7 @@ export class AuthModule {
         },
         ...(options.http ? [{ provide: APP_GUARD, useClass: AuthGuard }] : []),
       ],
-      exports: [KeysService, KeyCache, KeyChangeBus],
+      exports: [KeysService, AccountsService, KeyCache, KeyChangeBus],
     };
   }
 }

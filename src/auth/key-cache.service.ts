@@ -111,6 +111,9 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
         rpm: row.rpm,
         tpm: row.tpm,
         monthlyTokens: row.monthlyTokens,
+        accountRpm: row.account?.rpm ?? null,
+        accountTpm: row.account?.tpm ?? null,
+        accountMonthlyTokens: row.account?.monthlyTokens ?? null,
       },
       expiresAt: row.expiresAt?.getTime() ?? null,
       // Revocation is final: a read that started before it (a full reload, a miss) must not undo it.

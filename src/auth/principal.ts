@@ -12,6 +12,10 @@ export interface Principal {
   rpm: number | null;
   tpm: number | null;
   monthlyTokens: number | null;
+  /** The account's own limits, shared by all its keys (src/metering/rate-limits). */
+  accountRpm: number | null;
+  accountTpm: number | null;
+  accountMonthlyTokens: number | null;
 }
 
 export const BREAK_GLASS_KEY_ID = 'break-glass';
@@ -27,6 +31,9 @@ export function adminPrincipal(keyId: string): Principal {
     rpm: null,
     tpm: null,
     monthlyTokens: null,
+    accountRpm: null,
+    accountTpm: null,
+    accountMonthlyTokens: null,
   };
 }
 

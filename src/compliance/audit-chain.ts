@@ -6,10 +6,12 @@ import { createHash } from 'node:crypto';
 export const AUDIT_ACTIONS = [
   'key.created',
   'key.revoked',
+  'account.limits_set',
   'config.loaded',
   'report.exported',
   'residency.violation',
   'audit.pruned',
+  'usage.pruned',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -3,6 +3,7 @@
 // address at most once a minute, with the count of repeats), and the retention job that prunes rows older
 // than `retention.auditDays` (hourly, first run at boot).
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { PeriodicJob } from '../common/periodic-job';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { AuditService } from './audit.service';
@@ -15,7 +16,7 @@ const MAX_TRACKED_VIOLATIONS = 1000;
 
 @Injectable()
 export class AuditLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly pruneJob = new PeriodicJob(() => this.pruneNow(), AUDIT_PRUNE_INTERVAL_MS);
   private unsubscribe: (() => void) | undefined;
   /** Per violation key: when it was last written and how many repeats were skipped since. */
   private readonly recent = new Map<string, { at: number; repeats: number }>();
@@ -33,13 +34,11 @@ export class AuditLifecycle implements OnApplicationBootstrap, OnApplicationShut
       action: 'config.loaded',
       details: { fingerprint: this.config.fingerprint },
     });
-    await this.pruneNow();
-    this.timer = setInterval(() => void this.pruneNow(), AUDIT_PRUNE_INTERVAL_MS);
-    this.timer.unref();
+    await this.pruneJob.start();
   }
 
   onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.pruneJob.stop();
     this.unsubscribe?.();
   }
 

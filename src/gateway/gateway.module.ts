@@ -20,6 +20,7 @@ import { ImagesController } from './images.controller';
 import { ImagesService } from './images.service';
 import { MultipartSetup } from './multipart.setup';
 import { TranscriptionService } from './transcription.service';
+import { UpstreamsController } from './upstreams.controller';
 
 @Module({
   imports: [ModelsModule],
@@ -30,6 +31,7 @@ import { TranscriptionService } from './transcription.service';
     GeminiController,
     ImagesController,
     AudioController,
+    UpstreamsController,
   ],
   providers: [
     Relay,

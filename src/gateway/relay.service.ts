@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { ApiError } from '../common/errors';
 import { elapsedMs, type RequestFacts } from '../common/request-context';
+import { MetricsService } from '../metering/metrics.service';
 import type { ResolvedModel } from '../models/model-registry.service';
 import { parseJsonObject } from './sse-events.transform';
 import { SseRelayTransform, type Usage } from './sse-relay.transform';
@@ -65,7 +66,10 @@ export function clientAbortSignal(req: FastifyRequest, reply: FastifyReply): Abo
 
 @Injectable()
 export class Relay {
-  constructor(@Inject(UpstreamPools) private readonly pools: UpstreamPools) {}
+  constructor(
+    @Inject(UpstreamPools) private readonly pools: UpstreamPools,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+  ) {}
 
   /** Relays the upstream's answer to the client as it is (JSON whole, or SSE event by event). */
   async forward(call: RelayCall, req: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -172,6 +176,12 @@ export class Relay {
       release();
       if (!body.readableEnded) body.destroy();
     });
+    // hunze_open_streams: closed by whichever comes first, the relay ending or the client connection closing
+    // (finished, aborted, or already gone before the stream began).
+    const streamClosed = this.metrics.streamOpened();
+    relay.once('close', streamClosed);
+    reply.raw.once('close', streamClosed);
+    if (reply.raw.closed) streamClosed();
     const reshape = call.reshapeStream;
     const out = reshape ? relay.pipe(reshape.transform()) : relay;
     if (out !== relay) out.once('close', () => relay.destroy()); // client gone: stop reading upstream

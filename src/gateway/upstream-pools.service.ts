@@ -3,6 +3,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { residencyEvents, type ResidencyViolation } from '../compliance/residency-connector';
 import { HunzeConfig } from '../config/hunze-config';
+import { MetricsService } from '../metering/metrics.service';
 import type { ResolvedModel } from '../models/model-registry.service';
 import { AppLogger } from '../telemetry/logger';
 import { UpstreamTarget } from './upstream-target';
@@ -12,7 +13,11 @@ export class UpstreamPools implements OnApplicationBootstrap, OnApplicationShutd
   private readonly targets = new Map<string, UpstreamTarget>();
   private readonly timers: NodeJS.Timeout[] = [];
 
-  constructor(@Inject(HunzeConfig) config: HunzeConfig, @Inject(AppLogger) log: AppLogger) {
+  constructor(
+    @Inject(HunzeConfig) config: HunzeConfig,
+    @Inject(AppLogger) log: AppLogger,
+    @Inject(MetricsService) metrics: MetricsService,
+  ) {
     // A residency refusal is logged (metadata only) and published for the audit log.
     const onViolation = (violation: ResidencyViolation) => {
       log.warn('residency_violation', { ...violation });
@@ -20,6 +25,7 @@ export class UpstreamPools implements OnApplicationBootstrap, OnApplicationShutd
     };
     for (const upstream of config.file.upstreams)
       this.targets.set(upstream.id, new UpstreamTarget(upstream, { onViolation }));
+    metrics.watchUpstreams(() => this.targets.values()); // hunze_upstream_up, read at each scrape
   }
 
   onApplicationBootstrap(): void {

@@ -24,6 +24,15 @@ export class UpstreamStatusError extends Error {
   }
 }
 
+/** The outcome of the latest residency check of a new connection (GET /admin/v1/upstreams shows it). */
+export interface ResidencyCheck {
+  passed: boolean;
+  at: Date;
+  /** The checked address (passed), or the address that failed the check, when there was one. */
+  address?: string;
+  reason?: ResidencyViolation['reason'];
+}
+
 export interface UpstreamRequest {
   path: string;
   body: string | Buffer | NodeJS.ReadableStream;
@@ -43,6 +52,8 @@ export class UpstreamTarget {
   private readonly breaker: CircuitBreakerPolicy;
   /** The last connect attempt was refused by the residency guard (cleared when a check passes). */
   residencyRefused: ResidencyViolation | null = null;
+  /** The latest check, passed or refused; null until the first connection is opened. */
+  residencyCheck: ResidencyCheck | null = null;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -61,10 +72,17 @@ export class UpstreamTarget {
           timeout: config.timeouts.connectMs,
           onViolation: (violation) => {
             this.residencyRefused = violation;
+            this.residencyCheck = {
+              passed: false,
+              at: new Date(),
+              address: violation.address,
+              reason: violation.reason,
+            };
             residency.onViolation?.(violation);
           },
           onPass: (address) => {
             this.residencyRefused = null;
+            this.residencyCheck = { passed: true, at: new Date(), address };
             residency.onPass?.(address);
           },
         },

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/roles.decorator';
 import { UpstreamPools } from '../gateway/upstream-pools.service';
+import { RateLimits } from '../metering/rate-limits/rate-limits.service';
 import { ModelRegistry } from '../models/model-registry.service';
 
 // Generous: a readiness probe that flaps under load would take a healthy replica out of rotation.
@@ -15,6 +16,7 @@ export class HealthController {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(UpstreamPools) private readonly pools: UpstreamPools,
     @Inject(ModelRegistry) private readonly models: ModelRegistry,
+    @Inject(RateLimits) private readonly rateLimits: RateLimits,
   ) {}
 
   /** Liveness: the process answers. */
@@ -24,15 +26,19 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: the database answers and every model has a healthy upstream. */
+  /**
+   * Readiness: the database answers and every model has a healthy upstream. `rateLimits` only informs: a
+   * replica whose Redis is down enforces its local limits and stays ready.
+   */
   @Get('readyz')
   async ready(@Res() reply: FastifyReply): Promise<void> {
     const database = await this.pingDatabase();
     const upstreams = this.pools.allModelsServed(this.models.all());
     const ok = database && upstreams;
-    await reply
-      .status(ok ? 200 : 503)
-      .send({ status: ok ? 'ok' : 'unavailable', checks: { database, upstreams } });
+    await reply.status(ok ? 200 : 503).send({
+      status: ok ? 'ok' : 'unavailable',
+      checks: { database, upstreams, rateLimits: this.rateLimits.backend() },
+    });
   }
 
   private async pingDatabase(): Promise<boolean> {

@@ -46,7 +46,10 @@ describe('health endpoints and request ids', () => {
   it('answers /readyz 200 with the database and a reachable upstream', async () => {
     const res = await send(`${hunze.url}/readyz`, { method: 'GET' });
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.text)).toEqual({ status: 'ok', checks: { database: true, upstreams: true } });
+    expect(JSON.parse(res.text)).toEqual({
+      status: 'ok',
+      checks: { database: true, upstreams: true, rateLimits: 'local' },
+    });
     expect(res.headers['x-request-id']).toMatch(GENERATED_REQUEST_ID);
   });
 
@@ -146,7 +149,7 @@ describe('/readyz when the only upstream refuses connections', () => {
       expect(res.status).toBe(503);
       expect(JSON.parse(res.text)).toEqual({
         status: 'unavailable',
-        checks: { database: true, upstreams: false },
+        checks: { database: true, upstreams: false, rateLimits: 'local' },
       });
       expect(res.headers['x-request-id']).toMatch(GENERATED_REQUEST_ID);
       expect((await send(`${down.url}/healthz`, { method: 'GET' })).status).toBe(200); // still live

@@ -48,6 +48,8 @@ export interface TestAppOptions {
   redisUrl?: string;
   /** Reuse another test app's database (two replicas on one Postgres). */
   databaseOf?: TestApp;
+  /** A PostgreSQL URL to use as is (e.g. through test/helpers/tcp-proxy.ts); the test owns that database. */
+  databaseUrl?: string;
   extraYaml?: string;
 }
 
@@ -133,7 +135,9 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   let databaseUrl: string | undefined;
   let dropDatabase = async () => undefined as void;
   const dataDir = mkdtempSync(join(tmpdir(), 'hunze-e2e-'));
-  if (options.databaseOf) {
+  if (options.databaseUrl) {
+    databaseUrl = options.databaseUrl;
+  } else if (options.databaseOf) {
     databaseUrl = options.databaseOf.databaseUrl;
   } else if (usingPostgres()) {
     const db = await freshPostgresDatabase();

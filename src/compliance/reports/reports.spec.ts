@@ -1,0 +1,256 @@
+// The report builders and renderers on evidence built from a parsed configuration (the database facts are
+// given as the plain values the collector would read). The e2e test covers the collector and the routes.
+import 'reflect-metadata';
+import { parseConfig } from '../../config/config.loader';
+import { buildDpa } from './dpa';
+import { escapeHtml, renderHtml } from './html';
+import { escapeMd, renderMarkdown } from './markdown';
+import { evaluateMeasures, MEASURE_CHECKS } from './measures';
+import { renderPdf, pdfText } from './pdf';
+import { assessCountry, groupOperators } from './processing';
+import { measuresCatalogue } from './report-data';
+import { countKeys, type ReportEvidence } from './report-evidence';
+import type { ReportDocument } from './report-model';
+import { buildRopa } from './ropa';
+import { locateUrl } from './service-location';
+import { buildSubprocessors } from './subprocessors';
+import { buildTom } from './tom';
+
+const UPSTREAM = (id: string, operator: string, location: string, extra = '') => `
+  - id: ${id}
+    baseUrl: http://10.0.0.1:8000/v1
+    location: ${location}
+    operator: ${operator}
+    networks: [10.0.0.0/8]${extra}`;
+
+const GPU_CO = '{ name: GPU Co B.V., address: "Gpulaan 2, Delft", country: NL, contact: dpo@gpu.example }';
+const SELF = '{ name: Acme Hosting B.V., country: NL }';
+
+function configText(extraUpstreams = '', allowed = '[EEA]', extra = ''): string {
+  return `appliance:
+  name: Acme AI
+  operator: { name: Acme Hosting B.V., address: "Acmeweg 1, Groningen", country: NL, contact: privacy@acme.example }
+  dpo: { name: Jane Doe, email: dpo@acme.example }
+residency: { allowedRegions: ${allowed} }
+upstreams:${UPSTREAM('gpu-1', GPU_CO, '{ country: NL, city: Delft, site: DC-A }')}${UPSTREAM('gpu-2', GPU_CO, '{ country: NL, city: Delft, site: DC-A }')}${UPSTREAM('own-1', SELF, '{ country: NL, city: Groningen, site: Basement }')}${extraUpstreams}
+models:
+  - { id: chat-model, kind: chat, upstreams: [gpu-1, gpu-2], cache: { ttlSeconds: 30 } }
+  - { id: embed-model, kind: embedding, upstreams: [own-1] }
+  - { id: image-model, kind: image, upstreams: [gpu-1] }
+  - { id: audio-model, kind: audio, upstreams: [own-1] }
+${extra}`;
+}
+
+function evidence(text = configText(), overrides: Partial<ReportEvidence> = {}): ReportEvidence {
+  const config = parseConfig(text, {}, '/etc/hunze/hunze.yaml');
+  return {
+    generatedAt: '2026-11-24T10:00:00.000Z',
+    productVersion: '0.1.0',
+    fingerprint: config.fingerprint,
+    sourcePath: config.sourcePath,
+    file: config.file,
+    adminKeyConfigured: false,
+    accounts: [{ account: 'default', active: 2, admin: 1, dpo: 1, user: 0, modelLimited: 0 }],
+    keyColumns: [
+      { name: 'id', type: 'uuid', length: null },
+      { name: 'key_hash', type: 'character', length: 64 },
+      { name: 'prefix', type: 'character varying', length: 16 },
+    ],
+    audit: { valid: true, checked: 7, anchor_seq: 0 },
+    database: { embedded: true, directory: '/var/lib/hunze/pglite' },
+    redis: null,
+    ...overrides,
+  };
+}
+
+const ALL = (e: ReportEvidence): ReportDocument[] => [
+  buildDpa(e),
+  buildTom(e),
+  buildSubprocessors(e),
+  buildRopa(e),
+];
+
+describe('measures catalogue', () => {
+  it('has exactly one check per catalogue entry', () => {
+    expect(measuresCatalogue.measures.map((m) => m.id).sort()).toEqual(Object.keys(MEASURE_CHECKS).sort());
+  });
+
+  it('states what is not in force or not checkable instead of claiming it', () => {
+    const byId = (e: ReportEvidence) => new Map(evaluateMeasures(e).map((m) => [m.id, m]));
+    const ok = byId(evidence());
+    expect(ok.get('key-hashing')!.status).toBe('in_force');
+    expect(ok.get('client-tls')!.status).toBe('not_verifiable');
+    expect(ok.get('backups')!.status).toBe('not_configured');
+    expect(ok.get('upstream-tls')!.status).toBe('not_in_force');
+    expect(ok.get('redundancy')!.status).toBe('partial');
+    expect(ok.get('audit-log')!.evidence[0]).toContain('intact, 7 rows checked');
+
+    const bad = byId(
+      evidence(configText(), {
+        keyColumns: [{ name: 'key', type: 'text', length: null }],
+        audit: { valid: false, checked: 3, anchor_seq: 0, firstBroken: { seq: 3, reason: 'hash_mismatch' } },
+      }),
+    );
+    expect(bad.get('key-hashing')!.status).toBe('not_in_force');
+    expect(bad.get('key-hashing')!.evidence.join(' ')).toContain('Column that could hold a key: key');
+    expect(bad.get('audit-log')!.status).toBe('not_in_force');
+    expect(bad.get('audit-log')!.evidence[0]).toContain('BROKEN at row 3');
+  });
+});
+
+describe('sub-processors', () => {
+  it('groups upstreams by operator and keeps the processor itself apart', () => {
+    const groups = groupOperators(evidence().file);
+    expect(groups.map((g) => [g.name, g.isProcessor, g.upstreams])).toEqual([
+      ['GPU Co B.V.', false, ['gpu-1', 'gpu-2']],
+      ['Acme Hosting B.V.', true, ['own-1']],
+    ]);
+    expect(groups[0]!.models).toEqual(['chat-model', 'image-model']);
+    expect(groups[0]!.dataCategories).toEqual([
+      'Text prompts and completions',
+      'Image prompts and generated images',
+    ]);
+    expect(groups[0]!.sites).toEqual(['DC-A, Delft, NL']);
+  });
+
+  it('adds a row for a new operator and flags adequacy and third countries', () => {
+    const extra =
+      UPSTREAM('fra-1', '{ name: Rechenzentrum GmbH, country: DE }', '{ country: DE, city: Frankfurt }') +
+      UPSTREAM('us-1', '{ name: Cloud Inc., country: US }', '{ country: US, city: Ashburn }') +
+      UPSTREAM('in-1', '{ name: Compute Pvt Ltd, country: IN }', '{ country: IN, city: Mumbai }');
+    const telemetry =
+      'telemetry: { otlpEndpoint: "http://10.9.9.9:4318", otlpNetworks: [10.9.9.0/24], otlpCountry: CH }\n';
+    const e = evidence(configText(extra, '[EEA, US, IN, CH]', telemetry));
+    const groups = groupOperators(e.file).filter((g) => !g.isProcessor);
+    expect(groups.map((g) => g.name)).toEqual([
+      'Cloud Inc.',
+      'Compute Pvt Ltd',
+      'GPU Co B.V.',
+      'Rechenzentrum GmbH',
+    ]);
+    expect(assessCountry('DE').kind).toBe('eea');
+    expect(assessCountry('US').text).toContain('FLAGGED');
+    expect(assessCountry('US').text).toContain('Data Privacy Framework');
+    expect(assessCountry('IN').kind).toBe('third_country');
+    expect(assessCountry('CH').kind).toBe('adequacy');
+    const md = renderMarkdown(buildSubprocessors(e));
+    expect(md).toContain('Rechenzentrum GmbH (DE)');
+    expect(md).toContain('Frankfurt, DE');
+    expect(md).toContain('FLAGGED: 2 location(s) outside the EEA');
+    const ropa = renderMarkdown(buildRopa(e));
+    expect(ropa).toContain('Decision (EU) 2021/914, Module Three');
+    expect(ropa).toMatch(
+      /OTLP collector .*\| CH: FLAGGED, transfer to a third country with an adequacy decision/,
+    );
+    expect(renderMarkdown(buildRopa(evidence()))).toContain(
+      'None: every upstream is located inside the EEA (NL)',
+    );
+  });
+});
+
+describe('documents', () => {
+  it('fill the DPA annexes from the configuration and leave the parties their blanks', () => {
+    const md = renderMarkdown(buildDpa(evidence()));
+    expect(md).toContain('Annex I – List of parties');
+    expect(md).toContain('Acme Hosting B.V.');
+    expect(md).toContain('Jane Doe, dpo@acme.example');
+    expect(md).toContain('Audio recordings and their transcripts (audio-model)');
+    expect(md).toContain('395 days (retention.usageDays)');
+    expect(md).toContain('\\[SPECIFY TIME PERIOD\\]');
+    expect(md).toContain('7.7 | Use of sub-processors');
+    expect(md).toContain('GPU Co B.V. (NL)');
+  });
+
+  it('are the same for the same state apart from the time stamp, in every format', async () => {
+    const a = evidence();
+    const b = { ...a, generatedAt: '2026-11-25T11:00:00.000Z' };
+    for (const build of [buildDpa, buildTom, buildSubprocessors, buildRopa]) {
+      const strip = (s: string, at: string) => s.split(at).join('<T>');
+      expect(strip(renderMarkdown(build(a)), a.generatedAt)).toBe(
+        strip(renderMarkdown(build(b)), b.generatedAt),
+      );
+      expect(strip(renderHtml(build(a)), a.generatedAt)).toBe(strip(renderHtml(build(b)), b.generatedAt));
+      expect((await renderPdf(build(a))).equals(await renderPdf(build(a)))).toBe(true);
+    }
+  });
+
+  it('never carry database or Redis credentials', () => {
+    const e = evidence(configText(), {
+      database: {
+        embedded: false,
+        location: locateUrl('postgres://hunze:s3cr3t-pw@db.internal:6543/hunze', '5432'),
+      },
+      redis: { location: locateUrl('redis://:r3dis-pw@10.1.2.3', '6379') },
+    });
+    const text = ALL(e)
+      .map((d) => JSON.stringify(d) + renderMarkdown(d) + renderHtml(d))
+      .join('\n');
+    expect(text).not.toMatch(/s3cr3t-pw|r3dis-pw|hunze:/);
+    expect(text).toContain('db.internal:6543 (host name, not resolved for this report)');
+    expect(text).toContain('10.1.2.3:6379 (private network address)');
+  });
+
+  it('escape configuration text in markdown and html; html loads nothing', () => {
+    const text = configText().replace('name: Acme AI', 'name: "<script>x</script> *bold* | pipe"');
+    const doc = buildTom(evidence(text));
+    const html = renderHtml(doc);
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;x&lt;/script&gt;');
+    expect(html).not.toMatch(/(src|href)\s*=|@import|url\(/i);
+    expect(renderMarkdown(doc)).toContain('\\<script\\>x\\</script\\> \\*bold\\* \\| pipe');
+    expect(escapeMd('- item')).toBe('\\- item');
+    expect(escapeHtml(`a&"'`)).toBe('a&amp;&quot;&#39;');
+  });
+});
+
+describe('pdf', () => {
+  it('maps text to what the standard fonts can show', () => {
+    expect(pdfText('Kraków – Łódź “x” €')).toBe('Kraków – ?ódz “x” €');
+    expect(pdfText('a\nb\tc')).toBe('a b c');
+  });
+
+  it('renders a complete PDF with document info (content: see the e2e test)', async () => {
+    const pdf = await renderPdf(buildTom(evidence()));
+    const text = pdf.toString('latin1');
+    expect(text.startsWith('%PDF-')).toBe(true);
+    expect(text).toMatch(/\/Title \d+ 0 R/);
+    expect(text).toMatch(/\/Author \d+ 0 R/);
+    expect(text.trimEnd().endsWith('%%EOF')).toBe(true);
+  });
+});
+
+describe('countKeys', () => {
+  it('counts active keys per account and role, sorted by account', () => {
+    const now = Date.parse('2026-11-24T00:00:00Z');
+    const key = (account: string, role: string, extra: Record<string, unknown> = {}) => ({
+      id: 'x',
+      object: 'api_key' as const,
+      name: 'k',
+      prefix: 'hz-',
+      role,
+      account,
+      models: null,
+      rpm: null,
+      tpm: null,
+      monthly_tokens: null,
+      expires_at: null,
+      revoked_at: null,
+      created_at: '2026-01-01T00:00:00Z',
+      ...extra,
+    });
+    expect(
+      countKeys(
+        [
+          key('b', 'user', { models: ['m'] }),
+          key('a', 'admin'),
+          key('b', 'user', { revoked_at: '2026-02-01T00:00:00Z' }),
+          key('b', 'dpo', { expires_at: '2026-11-01T00:00:00Z' }),
+        ],
+        now,
+      ),
+    ).toEqual([
+      { account: 'a', active: 1, admin: 1, dpo: 0, user: 0, modelLimited: 0 },
+      { account: 'b', active: 1, admin: 0, dpo: 0, user: 1, modelLimited: 1 },
+    ]);
+  });
+});

@@ -1,0 +1,54 @@
+// Enforces the limits on the model endpoints (/v1, /v1beta), after AuthGuard has named the caller and
+// before the body is validated or any upstream is called. A limited key's x-ratelimit-* headers go on the
+// reply here, so every response carries them, errors included; a refusal is a catalogue 429.
+import {
+  Inject,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Observable } from 'rxjs';
+import { ApiError } from '../../common/errors';
+import type { Admission, Refusal } from './limit-rules';
+import { RateLimits } from './rate-limits.service';
+
+const MODEL_ROUTES = /^\/v1(beta)?\//;
+
+@Injectable()
+export class RateLimitInterceptor implements NestInterceptor {
+  constructor(@Inject(RateLimits) private readonly limits: RateLimits) {}
+
+  intercept(
+    context: ExecutionContext,
+    next: CallHandler,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
+    if (context.getType() !== 'http') return next.handle();
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const principal = request.principal;
+    // Unlimited keys (the common case) and public or admin routes pass at no cost.
+    const plan = principal && this.limits.planFor(principal);
+    if (!plan || !MODEL_ROUTES.test(request.routeOptions.url ?? '')) return next.handle();
+    const reply = http.getResponse<FastifyReply>();
+    const enforce = (admission: Admission) => {
+      void reply.headers(admission.headers);
+      if (admission.refusal) throw refusalError(admission.refusal);
+      return next.handle();
+    };
+    const admission = this.limits.admit(plan);
+    return admission instanceof Promise ? admission.then(enforce) : enforce(admission);
+  }
+}
+
+function refusalError(refusal: Refusal): ApiError {
+  const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
+  const headers = {
+    'retry-after': String(seconds),
+    'retry-after-ms': String(Math.ceil(refusal.retryAfterMs)),
+  };
+  if (refusal.kind === 'quota') return new ApiError('quota_exceeded', {}, null, headers);
+  const retryAfter = String(Math.round(refusal.retryAfterMs) / 1000);
+  return new ApiError('rate_limit_exceeded', { retryAfter }, null, headers);
+}

@@ -1,0 +1,560 @@
+// deploy/ proven on this machine. The gateway, haproxy, postgres and redis roles run for real against the
+// ci-local inventory (every host is this machine over ansible_connection: local, every file under a scratch
+// prefix, services started without systemd, the machine's own PostgreSQL and Redis), twice: the second run
+// must change nothing. Then the two gateway replicas Ansible started are driven through the HAProxy it
+// configured, over TLS, with the openai SDK: one rate limit shared through Redis, a revocation seen by both
+// within a second, usage from both in the one Postgres, and a replica killed with SIGKILL mid-load while
+// HAProxy moves new requests to the other. The GPU roles, whose servers need GPUs, run in --check --diff
+// mode against the Groningen inventory; ansible-lint (production profile) and --syntax-check cover all.
+// Runs once (Jest project `deploy`), not per database project: it deploys against PostgreSQL only. One file,
+// longer than most, because every test shares one deployment that takes half a minute to make.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { Client } from 'pg';
+import { FakeVllm } from '../fakes/fake-vllm';
+import { REPO_ROOT, runCli } from '../helpers/cli';
+import { waitFor } from '../helpers/test-app';
+import { ansibleEnv, expectPlaybookSucceeded, parseRecap, runCommand, type CommandResult } from './ansible';
+import { backendServers } from './haproxy-runtime';
+import { chat, freePorts, PublicEndpoint, selfSignedCertificate } from './public-endpoint';
+
+const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
+const PG_ADMIN_URL = process.env.HUNZE_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const GRONINGEN_UPSTREAMS = [
+  'gro-a40-1',
+  'gro-a40-2',
+  'gro-l40s-1',
+  'gro-tei-1',
+  'gro-flux-1-schnell',
+  'gro-flux-1-dev',
+  'gro-whisperx-1',
+];
+const secret = (label: string) => `${label}-${randomBytes(18).toString('base64url')}`;
+const upstreamKeyEnv = (id: string) => `HUNZE_UPSTREAM_KEY_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+
+const ADMIN_KEY = secret('admin');
+const DATABASE_PASSWORD = secret('db');
+const UPSTREAM_KEY = secret('upstream');
+const CHECK_MODE_KEY = secret('check-mode');
+
+jest.setTimeout(60_000);
+
+let tmp: string;
+let prefix: string;
+let database: string;
+let databaseUrl: string;
+/** The test's own view of the deployed database (the server's admin role). */
+let superuserUrl: string;
+let upstream: FakeVllm;
+let gatewayPorts: [number, number];
+let endpoint: PublicEndpoint;
+let ansible: NodeJS.ProcessEnv;
+let firstRun: CommandResult;
+/** Started in beforeAll next to the first playbook run, awaited by their tests. */
+let lint: Promise<[CommandResult, CommandResult, CommandResult]>;
+let productionCheck: Promise<CommandResult>;
+let groningenConfig: Promise<CommandResult>;
+
+const runDir = () => join(prefix, 'run', 'hunze');
+const haproxySocket = () => join(prefix, 'run', 'haproxy', 'admin.sock');
+const gatewayUrl = (port: number) => `http://127.0.0.1:${port}`;
+const pidOf = (name: string) => Number(readFileSync(join(runDir(), `${name}.pid`), 'utf8').trim());
+
+function playbook(args: string[], timeoutMs = 150_000): Promise<CommandResult> {
+  return runCommand('ansible-playbook', args, { env: ansible, timeoutMs });
+}
+
+const deployLocal = () =>
+  playbook([
+    '-i',
+    'inventories/ci-local',
+    'playbooks/site.yml',
+    '--limit',
+    'all:!gpu',
+    '-e',
+    `@${tmp}/ci-vars.json`,
+  ]);
+
+async function createKey(body: Record<string, unknown>): Promise<{ id: string; key: string }> {
+  const res = await endpoint.admin('POST', '/keys', body);
+  expect(res.status).toBe(201);
+  return { id: res.body.id as string, key: res.body.key as string };
+}
+
+async function statusOnReplica(port: number, key: string): Promise<number> {
+  const res = await fetch(`${gatewayUrl(port)}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function usageRequestIds(): Promise<Set<string>> {
+  const db = new Client({ connectionString: superuserUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ request_id: string }>('SELECT request_id FROM usage_records');
+    return new Set(rows.map((r) => r.request_id));
+  } finally {
+    await db.end();
+  }
+}
+
+function logsOf(port: number): string {
+  try {
+    return readFileSync(join(prefix, 'var', 'log', 'hunze', `hunze-${port}.log`), 'utf8').slice(-4_000);
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Every process Ansible started here (HAProxy, the replicas) left a pidfile in the scratch run directory;
+ * each is stopped by its pid, and only if that pid still runs haproxy or this checkout's cli.js.
+ */
+async function stopDeployedProcesses(): Promise<void> {
+  let files: string[] = [];
+  try {
+    files = readdirSync(runDir()).filter((name) => name.endsWith('.pid'));
+  } catch {
+    return; // the first run never got that far
+  }
+  const ours = files
+    .map((name) => Number(readFileSync(join(runDir(), name), 'utf8').trim()))
+    .filter((pid) => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return cmdline.includes('haproxy') || cmdline.includes(join(REPO_ROOT, 'dist', 'cli.js'));
+      } catch {
+        return false; // gone already (the killed replica)
+      }
+    });
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const pid of ours) process.kill(pid, 'SIGTERM');
+  await waitFor(async () => Promise.resolve(!ours.some(alive)), 5_000, 50).catch(() => undefined);
+  for (const pid of ours.filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
+beforeAll(async () => {
+  for (const tool of ['ansible-playbook', 'ansible-lint', 'haproxy', 'openssl']) {
+    expect(
+      execFileSync('sh', ['-c', `command -v ${tool} || true`])
+        .toString()
+        .trim(),
+    ).not.toBe('');
+  }
+  tmp = mkdtempSync(join(tmpdir(), 'hunze-deploy-'));
+  prefix = join(tmp, 'root');
+  mkdirSync(prefix);
+  const certificate = selfSignedCertificate(tmp);
+
+  upstream = await FakeVllm.start({ modelName: MODEL, apiKey: UPSTREAM_KEY });
+  const [gw1, gw2, https] = await freePorts(3);
+  gatewayPorts = [gw1!, gw2!];
+  endpoint = new PublicEndpoint(https!, certificate.ca, ADMIN_KEY);
+  database = `hunze_deploy_${process.pid}_${Date.now()}`;
+  const pg = new URL(PG_ADMIN_URL);
+  databaseUrl = `postgres://${database}:${DATABASE_PASSWORD}@${pg.host}/${database}`;
+  pg.pathname = `/${database}`;
+  superuserUrl = pg.toString();
+  writeFileSync(
+    join(tmp, 'ci-vars.json'),
+    JSON.stringify({
+      ci_prefix: prefix,
+      ci_database: database,
+      ci_https_port: endpoint.port,
+      ci_tls_pem: certificate.pem,
+      ci_gateway_ports: gatewayPorts,
+      ci_node_binary: process.execPath,
+      ci_app_dir: REPO_ROOT,
+      ci_fake_vllm_port: upstream.port,
+    }),
+  );
+  // Secrets reach Ansible through the environment (the vault's alternative), never through files or -e.
+  ansible = ansibleEnv(tmp, {
+    HUNZE_ADMIN_KEY: ADMIN_KEY,
+    HUNZE_DATABASE_PASSWORD: DATABASE_PASSWORD,
+    [upstreamKeyEnv('ci-vllm')]: UPSTREAM_KEY,
+  });
+
+  // Independent of the local deployment: started now, awaited by their tests.
+  lint = Promise.all([
+    runCommand('ansible-lint', ['--offline', '--nocolor'], { env: ansible, timeoutMs: 150_000 }),
+    playbook(['-i', 'inventories/groningen', 'playbooks/site.yml', '--syntax-check']),
+    playbook(['-i', 'inventories/ci-local', 'playbooks/site.yml', '--syntax-check']),
+  ]);
+  const checkModeEnv = {
+    ...ansible,
+    ...Object.fromEntries(GRONINGEN_UPSTREAMS.map((id) => [upstreamKeyEnv(id), CHECK_MODE_KEY])),
+  };
+  writeFileSync(
+    join(tmp, 'check-vars.json'),
+    JSON.stringify({
+      ansible_connection: 'local',
+      ansible_python_interpreter: '/usr/bin/python3',
+      hunze_become: false,
+      hunze_prefix: join(tmp, 'check'),
+      // No systemd, apt, internet or release tarball here: units, configs and files are diffed; service,
+      // package, Node.js download, release and certificate steps are skipped.
+      hunze_service_manager: 'none',
+      hunze_manage_packages: false,
+      hunze_node_install: 'none',
+      hunze_release_archive: '',
+      haproxy_tls_pem_src: '',
+    }),
+  );
+  productionCheck = runCommand(
+    'ansible-playbook',
+    [
+      '-i',
+      'inventories/groningen',
+      'playbooks/site.yml',
+      '--limit',
+      // Every role and host kind; gro-a40-2 and gro-gw-2 are twins of gro-a40-1 and gro-gw-1.
+      'gpu:haproxy:gateway:!gro-a40-2:!gro-gw-2',
+      '--check',
+      '--diff',
+    ].concat(['-e', `@${tmp}/check-vars.json`]),
+    { env: checkModeEnv, timeoutMs: 150_000 },
+  );
+  groningenConfig = playbook([
+    '-i',
+    'inventories/groningen',
+    'playbooks/render-config.yml',
+    '-e',
+    `hunze_render_to=${tmp}/groningen.yaml`,
+  ]);
+
+  firstRun = await deployLocal();
+  expectPlaybookSucceeded(firstRun);
+}, 240_000);
+
+afterAll(async () => {
+  await stopDeployedProcesses();
+  await Promise.allSettled([lint, productionCheck, groningenConfig]);
+  await upstream?.close();
+  await endpoint?.close();
+  if (database) {
+    const db = new Client({ connectionString: PG_ADMIN_URL });
+    await db.connect();
+    await db.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await db.query(`DROP ROLE IF EXISTS ${database}`);
+    await db.end();
+  }
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}, 60_000);
+
+describe('deploy/ (Ansible) on this machine', () => {
+  it('converges: the first run deploys, a second run changes nothing', async () => {
+    const first = parseRecap(firstRun.output);
+    expect([...first.keys()].sort()).toEqual(['ci-db', 'ci-gw', 'ci-lb', 'ci-redis']);
+    expect(first.get('ci-gw')!.changed).toBeGreaterThan(0);
+
+    const second = expectPlaybookSucceeded(await deployLocal());
+    expect(Object.fromEntries([...second].map(([host, r]) => [host, r.changed]))).toEqual({
+      'ci-db': 0,
+      'ci-gw': 0,
+      'ci-lb': 0,
+      'ci-redis': 0,
+    });
+  });
+
+  it('is clean under ansible-lint (production profile) and --syntax-check', async () => {
+    const [lintRun, groningen, local] = await lint;
+    expect({ code: lintRun.code, output: lintRun.output }).toEqual({
+      code: 0,
+      output: expect.stringMatching(/Passed with production profile: 0 failure\(s\), 0 warning\(s\)/),
+    });
+    expect([groningen.code, local.code]).toEqual([0, 0]);
+  });
+
+  it('checks the Groningen inventory in --check --diff mode: GPU backends, HAProxy and gateways with production settings', async () => {
+    const run = await productionCheck;
+    const recap = expectPlaybookSucceeded(run);
+    expect([...recap.keys()].sort()).toEqual(
+      ['gro-a40-1', 'gro-flux-1', 'gro-gw-1', 'gro-l40s-1', 'gro-lb-1', 'gro-tei-1', 'gro-whisperx-1'].sort(),
+    );
+    // The GPU units serve exactly the model ids the gateway's config names; HAProxy runs chrooted as its
+    // own user and balances the inventory's gateway hosts; the gateways run as their own user.
+    for (const line of [
+      'vllm serve Qwen/Qwen3.6-35B-A3B-FP8',
+      '--served-model-name Qwen/Qwen3.6-35B-A3B-FP8',
+      '--served-model-name google/gemma-4-31B-it',
+      '--max-model-len 131072',
+      '--tensor-parallel-size 2',
+      '--model-id BAAI/bge-m3',
+      '--served-model-name BAAI/bge-m3',
+      '--max-client-batch-size 32',
+      'vllm serve black-forest-labs/FLUX.1-schnell --omni',
+      '--served-model-name black-forest-labs/FLUX.1-dev',
+      'whisperx-api-server',
+      'ProtectSystem=strict',
+      'chroot ',
+      'user haproxy',
+      'ssl-min-ver TLSv1.2',
+      'server gro-gw-1-8080 10.20.1.21:8080',
+      'server gro-gw-2-8080 10.20.1.22:8080',
+      'User=hunze',
+      'apiKey: env:HUNZE_UPSTREAM_KEY_GRO_TEI_1',
+    ]) {
+      expect(run.output).toContain(line);
+    }
+    // Secret files are written with no_log: no key appears in Ansible's output.
+    for (const value of [CHECK_MODE_KEY, ADMIN_KEY, DATABASE_PASSWORD])
+      expect(run.output).not.toContain(value);
+  });
+
+  it('renders from the Groningen inventory a config that passes `hunze config check`, whose reports name its hosts, sites and operators', async () => {
+    expectPlaybookSucceeded(await groningenConfig);
+    const config = join(tmp, 'groningen.yaml');
+    const env = {
+      HUNZE_CONFIG: config,
+      HUNZE_ADMIN_KEY: ADMIN_KEY,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DATABASE_URL: databaseUrl,
+      ...Object.fromEntries(GRONINGEN_UPSTREAMS.map((id) => [upstreamKeyEnv(id), CHECK_MODE_KEY])),
+    };
+    const check = await runCli(['config', 'check'], env);
+    expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(check.stdout).toContain('valid (7 upstreams, 6 models');
+    const rendered = readFileSync(config, 'utf8');
+    expect(rendered).toContain('hardware: "NVIDIA A40 48 GB"');
+    expect(rendered).not.toContain(CHECK_MODE_KEY);
+
+    const out = join(tmp, 'reports');
+    const reports = await runCli(['report', 'all', '--format', 'md', '--out', out], env, 30_000);
+    expect({ code: reports.code, stderr: reports.stderr }).toEqual({ code: 0, stderr: '' });
+    const text = readdirSync(out)
+      .map((f) => readFileSync(join(out, f), 'utf8'))
+      .join('\n');
+    for (const name of [
+      ...GRONINGEN_UPSTREAMS,
+      'Groningen DC1',
+      'Groningen DC2',
+      'Example Hosting B.V.',
+      'Noordelijk Rekencentrum B.V.',
+    ]) {
+      expect(text).toContain(name);
+    }
+  });
+
+  it('deploys secrets root-only and env: references in the config, and hardened units', () => {
+    const envFile = join(prefix, 'etc', 'hunze', 'hunze.env');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(envFile, 'utf8')).toContain(`HUNZE_ADMIN_KEY='${ADMIN_KEY}'`);
+    const config = readFileSync(join(prefix, 'etc', 'hunze', 'hunze.yaml'), 'utf8');
+    for (const value of [ADMIN_KEY, DATABASE_PASSWORD, UPSTREAM_KEY]) expect(config).not.toContain(value);
+    expect(config).toContain('apiKey: env:HUNZE_UPSTREAM_KEY_CI_VLLM');
+    const unit = readFileSync(join(prefix, 'etc', 'systemd', 'system', 'hunze@.service'), 'utf8');
+    for (const line of [
+      'User=hunze',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'CapabilityBoundingSet=\n',
+      'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+      `ReadWritePaths=${prefix}/var/lib/hunze/%i`,
+      `EnvironmentFile=${envFile}`,
+    ]) {
+      expect(unit).toContain(line);
+    }
+  });
+
+  it('deploys a config the installed `hunze config check` accepts with the deployed secrets', async () => {
+    const result = await runCommand(join(prefix, 'usr', 'local', 'bin', 'hunze'), ['config', 'check'], {
+      env: { PATH: process.env.PATH },
+      cwd: REPO_ROOT,
+      timeoutMs: 20_000,
+    });
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('valid (1 upstreams, 1 models');
+  });
+
+  it('puts HAProxy in front: accepted by haproxy -c, TLS 1.2+ with AEAD ciphers only, x-request-id, unbuffered SSE', async () => {
+    const cfg = join(prefix, 'etc', 'haproxy', 'haproxy.cfg');
+    expect(
+      (await runCommand('haproxy', ['-c', '-q', '-f', cfg], { env: ansible, timeoutMs: 10_000 })).code,
+    ).toBe(0);
+
+    expect(await endpoint.handshake({ minVersion: 'TLSv1.3' })).toMatch(/^ok TLSv1\.3 TLS_/);
+    expect(
+      await endpoint.handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }),
+    ).toBe('ok TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+    // A CBC cipher and TLS 1.1 are refused.
+    expect(await endpoint.handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256' })).toBe(
+      'refused',
+    );
+    expect(
+      await endpoint.handshake({
+        minVersion: 'TLSv1.1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      }),
+    ).toBe('refused');
+
+    const key = await createKey({ name: 'haproxy-checks' });
+    const get = (headers: Record<string, string>) =>
+      endpoint.get('/v1/models', { authorization: `Bearer ${key.key}`, ...headers });
+    const generated = (await get({})).headers['x-request-id'];
+    expect(generated).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect((await get({ 'x-request-id': 'client-chosen.42' })).headers['x-request-id']).toBe(
+      'client-chosen.42',
+    );
+    expect((await get({ 'x-request-id': 'not valid!' })).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await endpoint.get('/metrics')).status).toBe(404);
+
+    // Chunks pass as they come: the first arrives long before the stream ends.
+    upstream.chunkDelayMs = 150;
+    try {
+      const started = Date.now();
+      let firstAt = 0;
+      const stream = await endpoint.openai(key.key).chat.completions.create({
+        model: 'qwen',
+        messages: [{ role: 'user', content: 'one two three four five six' }],
+        stream: true,
+      });
+      for await (const chunk of stream) if (chunk.choices[0]?.delta.content && !firstAt) firstAt = Date.now();
+      const endedAt = Date.now();
+      expect(firstAt).toBeGreaterThan(0);
+      expect(endedAt - firstAt).toBeGreaterThan(600);
+      expect(firstAt - started).toBeLessThan(endedAt - started - 600);
+    } finally {
+      upstream.chunkDelayMs = 0;
+    }
+  });
+
+  it('writes the usage of both replicas into the one Postgres', async () => {
+    const key = await createKey({ name: 'usage-both' });
+    const ids: string[] = [];
+    for (const port of gatewayPorts) {
+      const direct = new OpenAI({ apiKey: key.key, baseURL: `${gatewayUrl(port)}/v1`, maxRetries: 0 });
+      for (let i = 0; i < 3; i++) {
+        const { response } = await direct.chat.completions
+          .create({ model: 'qwen', messages: [{ role: 'user', content: 'Hallo' }] })
+          .withResponse();
+        ids.push(response.headers.get('x-request-id')!);
+      }
+    }
+    await waitFor(
+      async () => {
+        const rows = await usageRequestIds();
+        return ids.every((id) => rows.has(id));
+      },
+      5_000,
+      100,
+    );
+  });
+
+  it('enforces one rate limit across both replicas through Redis', async () => {
+    const key = await createKey({ name: 'shared-rpm', rpm: 5 });
+    const before = await backendServers(haproxySocket(), 'hunze');
+    const openai = endpoint.openai(key.key);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await chat(openai)).status);
+    const after = await backendServers(haproxySocket(), 'hunze');
+    // Both replicas took part (leastconn alternates between idle servers)...
+    for (const port of gatewayPorts) {
+      const name = `ci-gw-${port}`;
+      expect(after.get(name)!.total - before.get(name)!.total).toBeGreaterThanOrEqual(2);
+    }
+    // ...and together they admitted 5, not 5 each.
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+  });
+
+  it('revokes a key on both replicas within a second', async () => {
+    const key = await createKey({ name: 'revoked-everywhere' });
+    for (const port of gatewayPorts) expect(await statusOnReplica(port, key.key)).toBe(200);
+    const revoked = await endpoint.admin('DELETE', `/keys/${key.id}`);
+    expect(revoked.status).toBe(200);
+    const tookMs = await Promise.all(
+      gatewayPorts.map((port) =>
+        waitFor(async () => (await statusOnReplica(port, key.key)) === 401, 1_000, 25),
+      ),
+    );
+    expect(Math.max(...tookMs)).toBeLessThanOrEqual(1_000);
+  });
+
+  it('survives a replica killed with SIGKILL mid-load: HAProxy moves new requests, Ansible restarts it, every answered request is metered', async () => {
+    const key = await createKey({ name: 'load' });
+    const openai = endpoint.openai(key.key, { maxRetries: 2 });
+    upstream.firstByteDelayMs = 40;
+    const [victim, survivor] = gatewayPorts;
+    const results: { startedAt: number; status: number; requestId: string | null }[] = [];
+    const loadStart = Date.now();
+    const loadEnd = loadStart + 3_500;
+    let killedAt = 0;
+    const worker = async () => {
+      while (Date.now() < loadEnd && results.length < 1_500) {
+        const startedAt = Date.now();
+        results.push({ startedAt, ...(await chat(openai)) });
+      }
+    };
+    const killer = (async () => {
+      await new Promise((r) => setTimeout(r, 1_200));
+      process.kill(pidOf(`hunze-${victim}`), 'SIGKILL');
+      killedAt = Date.now();
+    })();
+    try {
+      await Promise.all([killer, ...Array.from({ length: 8 }, worker)]);
+    } finally {
+      upstream.firstByteDelayMs = 0;
+    }
+
+    const servers = await backendServers(haproxySocket(), 'hunze');
+    expect(servers.get(`ci-gw-${victim}`)!.status).toMatch(/^DOWN/);
+    expect(servers.get(`ci-gw-${survivor}`)!.status).toMatch(/^UP/);
+    const failed = results.filter((r) => r.status !== 200);
+    const afterKill = results.filter((r) => r.startedAt > killedAt);
+    expect(results.filter((r) => r.startedAt < killedAt).length).toBeGreaterThan(20);
+    expect(afterKill.length).toBeGreaterThan(20);
+    expect({ failed: failed.length, survivorLog: failed.length ? logsOf(survivor) : '' }).toEqual({
+      failed: 0,
+      survivorLog: '',
+    });
+
+    // What systemd's Restart=on-failure does in production, Ansible does here: the next run starts the
+    // killed replica again (and only that), which replays whatever it had not written yet.
+    const healed = expectPlaybookSucceeded(await deployLocal());
+    expect(healed.get('ci-gw')!.changed).toBe(1);
+    await waitFor(
+      async () => {
+        const state = await backendServers(haproxySocket(), 'hunze');
+        return /^UP/.test(state.get(`ci-gw-${victim}`)!.status);
+      },
+      5_000,
+      100,
+    );
+
+    // Every request a client got an answer for must have its row, including those the killed replica
+    // answered just before it died: a writer that only queues rows in memory for its next batch loses them.
+    const answered = results.map((r) => r.requestId!);
+    let missing: string[] = [];
+    await waitFor(
+      async () => {
+        const rows = await usageRequestIds();
+        missing = answered.filter((id) => !rows.has(id));
+        return missing.length === 0;
+      },
+      5_000,
+      200,
+    ).catch(() => undefined);
+    const lostBeforeKill = results
+      .filter((r) => missing.includes(r.requestId!))
+      .map((r) => killedAt - r.startedAt);
+    expect({ missing: missing.length, of: answered.length, msBeforeKill: lostBeforeKill }).toEqual({
+      missing: 0,
+      of: answered.length,
+      msBeforeKill: [],
+    });
+  });
+});
