@@ -133,7 +133,7 @@ describe('web console', () => {
     const keysView = view('keys');
     await keysView.getByLabel('Name', { exact: true }).fill('console-made');
     await keysView.getByLabel('Role').selectOption('user');
-    await keysView.getByLabel('Account').fill('team-a');
+    await keysView.getByLabel('Account', { exact: true }).fill('team-a');
     await keysView.getByLabel(MODEL, { exact: true }).check();
     await keysView.getByLabel('Requests per minute').fill('100');
     await page.getByRole('button', { name: 'Create key' }).click();
@@ -216,7 +216,7 @@ describe('web console', () => {
 
   it('sets account limits', async () => {
     await open('accounts');
-    await view('accounts').getByLabel('Account').fill('team-a');
+    await view('accounts').getByLabel('Account', { exact: true }).fill('team-a');
     await view('accounts').getByLabel('Tokens per month').fill('5000000');
     await page.getByRole('button', { name: 'Save limits' }).click();
     await page.locator('#status:has-text("Limits of account team-a saved")').waitFor();
@@ -237,7 +237,7 @@ describe('web console', () => {
   });
 
   it('gives the dpo a read-only view: no key or limit controls, and the API refuses a forced create', async () => {
-    await page.getByLabel('API key').fill(dpoKey);
+    await page.getByLabel('API key', { exact: true }).fill(dpoKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#compliance-heading').waitFor(); // the dpo starts at compliance
     expect(await page.locator('#who-role').textContent()).toBe('dpo');
