@@ -2,7 +2,7 @@
 // when a request ends, and the one error path. Nest routes Fastify's own errors (body parser, body limit)
 // into the same exception filter, so there is no separate Fastify error handler.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestMetadata } from '../compliance/request-metadata';
@@ -14,12 +14,23 @@ import type { ApiError } from './errors';
 import { elapsedMs } from './request-context';
 
 const INBOUND_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ID_BYTES = 16;
+/** Request ids are cut from a block of random bytes: one getrandom call per 256 ids, not one each. */
+const ID_BLOCK = 256 * ID_BYTES;
+let idBlock = Buffer.alloc(0);
+let idOffset = 0;
 
 /** Keeps an id set by a load balancer (HAProxy passes x-request-id); otherwise OpenAI-style `req_<hex>`. */
 export function genRequestId(req: IncomingMessage): string {
   const inbound = req.headers['x-request-id'];
   if (typeof inbound === 'string' && INBOUND_REQUEST_ID.test(inbound)) return inbound;
-  return `req_${randomBytes(16).toString('hex')}`;
+  if (idOffset + ID_BYTES > idBlock.length) {
+    idBlock = randomBytes(ID_BLOCK);
+    idOffset = 0;
+  }
+  const id = `req_${idBlock.toString('hex', idOffset, idOffset + ID_BYTES)}`;
+  idOffset += ID_BYTES;
+  return id;
 }
 
 export interface HttpDeps {
@@ -57,14 +68,26 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
   fastify.addHook('onRequest', (req, reply, done) => {
     req.facts = { startedAt: process.hrtime.bigint() };
     void reply.header('x-request-id', req.id);
-    // 'close' comes once per response, finished or not: a client that hangs up before the first byte
-    // still gets its record (Fastify's onResponse would miss it).
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) req.facts.clientClosed = true;
+    let recorded = false;
+    const recordOnce = (clientClosed: boolean) => {
+      if (recorded) return;
+      recorded = true;
+      if (clientClosed) req.facts.clientClosed = true;
       const record = metadataOf(req, reply);
       deps.metering.record(record);
       deps.telemetry?.recordRequest(record);
-    });
+    };
+    // Recorded just before the last bytes go out, not on 'close' (which can follow by milliseconds): a
+    // process killed right after the client has its answer must still have journaled the usage record.
+    const raw = reply.raw;
+    const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
+    raw.end = ((...args: unknown[]) => {
+      recordOnce(raw.destroyed);
+      return end(...args);
+    }) as ServerResponse['end'];
+    // 'close' comes once per response, finished or not: a client that hangs up before the end still gets
+    // its record (Fastify's onResponse would miss it).
+    raw.once('close', () => recordOnce(!raw.writableFinished));
     done();
   });
 }

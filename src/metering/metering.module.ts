@@ -1,9 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { MeteringService } from './metering.service';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
-import { RateLimitInterceptor } from './rate-limits/rate-limit.interceptor';
+import { RateLimitGuard } from './rate-limits/rate-limit.guard';
 import { RateLimits } from './rate-limits/rate-limits.service';
 import { UsageRetention } from './usage-retention.service';
 import { UsageWriter } from './usage-writer';
@@ -20,8 +20,9 @@ import { UsageService } from './usage.service';
     UsageWriter,
     UsageRetention,
     UsageService,
-    // Interceptors run after every guard, so AuthGuard has named the caller before limits are checked.
-    { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
+    // Global guards run in module import order: AppModule imports AuthModule first, so AuthGuard has named
+    // the caller before limits are checked.
+    { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
   exports: [MeteringService, MetricsService, RateLimits, UsageWriter],
 })

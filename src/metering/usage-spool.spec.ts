@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -129,6 +129,28 @@ describe('UsageSpool', () => {
     spool.seal();
     expect(await drainAll(spool)).toEqual(['req_0', 'req_5']);
     expect(readdirSync(dir)).toEqual([segmentName(2, process.ppid)]);
+  });
+
+  it('takes over the segments of a killed process its parent has not reaped yet (a zombie)', async () => {
+    // `sleep 0` exits at once; its parent, exec'ed into `sleep 5`, never reaps it.
+    const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const zombie = Number(
+        await new Promise<string>((resolve) =>
+          parent.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+        ),
+      );
+      const state = () => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(' ')[2];
+      for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(state()).toBe('Z');
+      writeFileSync(join(dir, segmentName(1, zombie)), lines(rows(1)));
+      const spool = await open();
+      expect(await drainAll(spool)).toEqual(['req_0']);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('when the disk refuses, rows stay in memory (reported once), and beyond twice the limit are dropped', async () => {

@@ -10,7 +10,7 @@
 // A process appends only to segments it created (the name carries its pid), so the torn last line a crash
 // can leave is the end of a segment and is skipped when read. At start, segments of dead processes (and of
 // an earlier life of our own pid) are taken over, oldest first; those of another live process are left alone.
-import { closeSync, fdatasync, close, openSync, writeSync } from 'node:fs';
+import { close, closeSync, fdatasync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseUsageRow, type UsageRow } from './usage-row';
@@ -63,9 +63,14 @@ function isOtherLiveProcess(pid: number): boolean {
   if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed process its parent has not reaped yet (a zombie) still answers signal 0 but writes no more.
+  try {
+    return !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc: assume it runs
   }
 }
 

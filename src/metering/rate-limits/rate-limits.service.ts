@@ -1,5 +1,5 @@
 // Per-key and per-account limits: requests per minute, tokens per minute, tokens per UTC month. Requests are
-// counted at admission (RateLimitInterceptor), tokens when the request has finished (consume, with the
+// counted at admission (RateLimitGuard), tokens when the request has finished (consume, with the
 // upstream's own count). With redis.url the counters are shared by every replica; when Redis fails, this
 // replica enforces its local counters (kept warm all along) until a background ping finds Redis again.
 import {
