@@ -6,6 +6,8 @@ export default tseslint.config(
   {
     ignores: [
       'dist/',
+      'dist-bench/',
+      '.bench-scratch/',
       'data/',
       'node_modules/',
       'coverage/',

@@ -44,8 +44,10 @@ async function main() {
       const aborts = vllm.aborted.splice(0).map((a) => a.at);
       return { aborts };
     },
-    rss() {
-      return { rss: process.memoryUsage().rss };
+    /** Cuts every connection to the fake vLLM: ends streams a gateway left running after its client left. */
+    dropStreams() {
+      for (const socket of vllm.sockets) socket.destroy();
+      return {};
     },
   };
 

@@ -4,7 +4,9 @@ const { fork } = require('node:child_process');
 const { join } = require('node:path');
 
 async function startFakes() {
-  const child = fork(join(__dirname, 'fakes-child.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(__dirname, 'fakes-child.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const pending = new Map();
   let nextId = 1;
   const ready = new Promise((resolve, reject) => {

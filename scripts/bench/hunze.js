@@ -87,7 +87,10 @@ async function startHunze(fakes, { nodeArgs = [] } = {}) {
   let stderr = '';
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hunze serve did not start in 60 s:\n${stderr}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`hunze serve did not start in 60 s:\n${stderr}`)),
+      60_000,
+    );
     child.stderr.on('data', (chunk) => {
       stderr += chunk.toString('utf8');
       const match = /Hunze is listening on (http:\/\/\S+) /.exec(stderr);

@@ -6,7 +6,16 @@ const { spawn } = require('node:child_process');
 const { createServer } = require('node:net');
 const { join } = require('node:path');
 
-const SERVER = join(__dirname, '..', '..', 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
+const SERVER = join(
+  __dirname,
+  '..',
+  '..',
+  'node_modules',
+  '@portkey-ai',
+  'gateway',
+  'build',
+  'start-server.js',
+);
 
 /** A port the kernel just handed out (Portkey's start-server takes --port, not 0). */
 function freePort() {

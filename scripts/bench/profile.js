@@ -19,7 +19,10 @@ function owner(url) {
 function frameName(frame) {
   const name = frame.functionName || '(anonymous)';
   if (!frame.url) return name;
-  const file = frame.url.replace('file://', '').replace(/^.*node_modules\//, '').replace(`${REPO}/`, '');
+  const file = frame.url
+    .replace('file://', '')
+    .replace(/^.*node_modules\//, '')
+    .replace(`${REPO}/`, '');
   return `${name} ${file}:${frame.lineNumber + 1}`;
 }
 

@@ -63,7 +63,9 @@ async function checkSystem(system, model, embeddingModel) {
   });
   const answer = await chat.json();
   if (chat.status !== 200 || !answer.choices?.[0]?.message?.content)
-    throw new Error(`${system.name}: chat check failed (${chat.status}) ${JSON.stringify(answer).slice(0, 300)}`);
+    throw new Error(
+      `${system.name}: chat check failed (${chat.status}) ${JSON.stringify(answer).slice(0, 300)}`,
+    );
   const emb = await fetch(system.embeddingsUrl, {
     method: 'POST',
     headers: system.embeddingHeaders,
@@ -71,7 +73,9 @@ async function checkSystem(system, model, embeddingModel) {
   });
   const embAnswer = await emb.json();
   if (emb.status !== 200 || embAnswer.data?.length !== 2)
-    throw new Error(`${system.name}: embeddings check failed (${emb.status}) ${JSON.stringify(embAnswer).slice(0, 300)}`);
+    throw new Error(
+      `${system.name}: embeddings check failed (${emb.status}) ${JSON.stringify(embAnswer).slice(0, 300)}`,
+    );
 }
 
 module.exports = { directSystem, hunzeSystem, portkeySystem, chatBody, embeddingsBody, checkSystem };

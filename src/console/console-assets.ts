@@ -28,9 +28,10 @@ export const CONSOLE_ASSET_DIR = resolve(__dirname, '..', '..', 'dist', 'console
 export function loadConsoleAssets(dir: string): Map<string, ConsoleAsset> {
   const assets = new Map<string, ConsoleAsset>();
   if (!existsSync(dir)) return assets;
-  for (const name of readdirSync(dir)) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const { name } = entry;
     const contentType = CONTENT_TYPES[extname(name)];
-    if (!contentType) continue; // source maps, tsconfig leftovers: not served
+    if (!entry.isFile() || !contentType) continue; // source maps, tsconfig leftovers: not served
     const body = readFileSync(join(dir, name));
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
     assets.set(name, { body, contentType, etag });

@@ -15,7 +15,10 @@ export class ConsoleController {
   constructor(@Inject(ConsoleAssets) private readonly assets: ConsoleAssets) {}
 
   @Get()
-  index(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res() reply: FastifyReply): Promise<void> {
+  index(
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     return this.send('index.html', ifNoneMatch, reply);
   }
 

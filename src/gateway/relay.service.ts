@@ -101,7 +101,8 @@ export class Relay {
     const signal = clientAbortSignal(req, reply);
     const replayable = typeof call.body === 'string' || Buffer.isBuffer(call.body);
     const headers = { 'content-type': call.contentType ?? 'application/json', 'x-request-id': req.id };
-    let failure: ApiError = new ApiError('upstream_unavailable');
+    // Built only when every upstream failed: an Error captures a stack trace, too dear for every request.
+    let failure: ApiError | undefined;
     for (const target of this.pools.candidates(call.model)) {
       facts.upstream = target.id;
       target.inFlight += 1;
@@ -131,7 +132,7 @@ export class Relay {
         facts.failovers = (facts.failovers ?? 0) + 1;
       }
     }
-    throw failure;
+    throw failure ?? new ApiError('upstream_unavailable');
   }
 
   /** Parses a whole answer once: it must be a JSON object; its usage goes to the metadata record. */

@@ -8,6 +8,12 @@ import { MetricsService } from './metrics.service';
 import { RateLimits } from './rate-limits/rate-limits.service';
 import { UsageWriter } from './usage-writer';
 
+/**
+ * Probes, scrapes and the console's static files are not usage: HAProxy alone probes /readyz every few seconds
+ * per replica, which would be tens of thousands of rows a day. They are still logged and counted in metrics.
+ */
+const NOT_USAGE = /^\/(healthz|readyz|metrics|console)(\/|$)/;
+
 @Injectable()
 export class MeteringService {
   constructor(
@@ -21,6 +27,6 @@ export class MeteringService {
     this.log.request(record);
     this.metrics.observe(record);
     this.limits.consume(record);
-    this.writer.enqueue(record);
+    if (!NOT_USAGE.test(record.endpoint)) this.writer.enqueue(record);
   }
 }

@@ -3,7 +3,7 @@
 // are written. No auto-instrumentation is loaded (it would record URLs, headers and SQL statements).
 // Without `telemetry.otlpEndpoint` this is a no-op: no provider, no exporter, nothing kept.
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { SpanKind, SpanStatusCode, type Counter, type Histogram } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, type Counter, type Histogram, type Tracer } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -23,6 +23,8 @@ interface Instruments {
 interface Pipeline {
   sender: OtlpSender;
   tracer: BasicTracerProvider;
+  /** The provider's tracer, looked up once rather than per request. */
+  spans: Tracer;
   meter: MeterProvider;
   instruments: Instruments;
 }
@@ -82,7 +84,7 @@ export class Telemetry implements OnApplicationShutdown {
         advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
       }),
     };
-    this.pipeline = { sender, tracer, meter, instruments };
+    this.pipeline = { sender, tracer, spans: tracer.getTracer('hunze'), meter, instruments };
   }
 
   get enabled(): boolean {
@@ -91,9 +93,9 @@ export class Telemetry implements OnApplicationShutdown {
 
   recordRequest(record: RequestMetadata): void {
     if (!this.pipeline) return;
-    const { tracer, instruments } = this.pipeline;
+    const { spans, instruments } = this.pipeline;
     const end = Date.parse(record.time);
-    const span = tracer.getTracer('hunze').startSpan(`${record.method} ${record.endpoint}`, {
+    const span = spans.startSpan(`${record.method} ${record.endpoint}`, {
       kind: SpanKind.SERVER,
       startTime: end - record.latencyMs,
       attributes: spanAttributes(record),

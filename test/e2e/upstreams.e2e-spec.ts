@@ -99,7 +99,12 @@ describe('GET /admin/v1/upstreams', () => {
     const res = await list(dpoKey);
     const byId = new Map((res.body.data as { id: string }[]).map((u) => [u.id, u as any]));
     const passed = byId.get('vllm-a').residency;
-    expect(passed).toEqual({ status: 'passed', checked_at: expect.any(String), address: '127.0.0.1', reason: null });
+    expect(passed).toEqual({
+      status: 'passed',
+      checked_at: expect.any(String),
+      address: '127.0.0.1',
+      reason: null,
+    });
     const refused = byId.get('outside').residency;
     expect(refused).toEqual({
       status: 'refused',
@@ -114,8 +119,7 @@ describe('GET /admin/v1/upstreams', () => {
   });
 
   it('reports the health probe: healthy or not, and when it ran', async () => {
-    const probed = async () =>
-      ((await list(ADMIN_KEY)).body.data as any[]).find((u) => u.id === 'probed');
+    const probed = async () => ((await list(ADMIN_KEY)).body.data as any[]).find((u) => u.id === 'probed');
     await waitFor(async () => (await probed()).health.checked_at !== null, 5000, 100);
     const status = await probed();
     expect(status.health).toEqual({ healthy: true, checked_at: expect.any(String) });

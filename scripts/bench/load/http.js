@@ -5,7 +5,13 @@ const { Pool } = require('undici');
 
 function poolFor(url, connections) {
   const { origin } = new URL(url);
-  return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  return new Pool(origin, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
 }
 
 /** POST and read the whole answer; resolves with the status code and the body size. */

@@ -11,17 +11,34 @@ const { rssBytes } = require('../proc');
 const CONTENT = /"content":"[^"]/;
 
 /**
- * Sends one stream request; calls `onContent(ms)` for each SSE event with text content (ms since send) and
- * resolves with the status once the stream ended or was aborted.
+ * Sends one stream request; calls `onFirstData` once the first bytes of the body arrived, `onContent(ms)`
+ * for each SSE event with text content (ms since send), and resolves with the status once the stream
+ * ended or was aborted.
  */
-async function stream(pool, system, body, { signal, onContent = () => undefined, onFirstContent } = {}) {
+async function stream(
+  pool,
+  system,
+  body,
+  { signal, onContent = () => undefined, onFirstContent, onFirstData } = {},
+) {
   const { pathname } = new URL(system.chatUrl);
   const sent = performance.now();
-  const res = await pool.request({ path: pathname, method: 'POST', headers: system.chatHeaders, body, signal });
+  const res = await pool.request({
+    path: pathname,
+    method: 'POST',
+    headers: system.chatHeaders,
+    body,
+    signal,
+  });
   let pending = '';
   let first = true;
+  let gotData = false;
   try {
     for await (const chunk of res.body) {
+      if (!gotData) {
+        gotData = true;
+        onFirstData?.();
+      }
       pending += chunk.toString('utf8');
       const events = pending.split('\n\n');
       pending = events.pop();
@@ -69,7 +86,8 @@ async function relaySpread(fakes, system, body) {
     for (let i = 0; i < 3; i++) {
       const arrivals = [];
       await stream(pool, system, body, { onContent: (ms) => arrivals.push(ms) });
-      if (arrivals.length !== words) throw new Error(`${system.name}: ${arrivals.length} of ${words} chunks arrived`);
+      if (arrivals.length !== words)
+        throw new Error(`${system.name}: ${arrivals.length} of ${words} chunks arrived`);
       smallest = Math.min(smallest, arrivals[arrivals.length - 1] - arrivals[0]);
     }
   } finally {
@@ -87,8 +105,10 @@ async function waitFor(check, timeoutMs, stepMs = 50) {
   return false;
 }
 
-/** Slow upstream streams for the open-streams and cancel phases: a chunk every 500 ms for 40 s. */
-const SLOW = { chunkDelayMs: 500, words: 80 };
+/** Slow upstream streams for the open-streams and cancel phases: a chunk a second for a minute. */
+const SLOW = { chunkDelayMs: 1000, words: 60 };
+/** How long the upstream is watched for closes after a cancel; streams still open then are cut. */
+const CLOSE_WAIT_MS = 3000;
 
 /**
  * RSS of `pid` with `count` streams open through `system` (each has had its first chunk and the upstream
@@ -101,7 +121,7 @@ async function openStreams(fakes, system, body, count, pid) {
   const controllers = Array.from({ length: count }, () => new AbortController());
   let firstChunks = 0;
   const done = controllers.map((c) =>
-    stream(pool, system, body, { signal: c.signal, onFirstContent: () => firstChunks++ }).catch(() => 0),
+    stream(pool, system, body, { signal: c.signal, onFirstData: () => firstChunks++ }).catch(() => 0),
   );
   try {
     const opened = await waitFor(
@@ -114,8 +134,13 @@ async function openStreams(fakes, system, body, count, pid) {
     for (let i = 0; i < 5; i++, await sleep(200)) rss = Math.max(rss, rssBytes(pid));
     const cancelledAt = performance.now();
     controllers.forEach((c) => c.abort());
-    const closed = await waitFor(async () => (await fakes.call('stats')).inFlight <= before, 45_000, 5);
+    const closed = await waitFor(
+      async () => (await fakes.call('stats')).inFlight <= before,
+      CLOSE_WAIT_MS,
+      5,
+    );
     const closeAllMs = closed ? performance.now() - cancelledAt : Infinity;
+    if (!closed) await fakes.call('dropStreams'); // the gateway kept them open upstream
     await Promise.all(done);
     return { count, rssMb: rss / 2 ** 20, closeAllMs };
   } finally {
@@ -138,7 +163,7 @@ async function cancelDelay(fakes, system, body, count) {
       const controller = new AbortController();
       let gotFirst;
       const firstChunk = new Promise((resolve) => (gotFirst = resolve));
-      const done = stream(pool, system, body, { signal: controller.signal, onFirstContent: gotFirst }).catch(
+      const done = stream(pool, system, body, { signal: controller.signal, onFirstData: gotFirst }).catch(
         () => 0,
       );
       await firstChunk;
@@ -152,12 +177,14 @@ async function cancelDelay(fakes, system, body, count) {
           seen = (await fakes.call('takeAborts')).aborts[0];
           return seen !== undefined;
         },
-        2000,
+        CLOSE_WAIT_MS,
         1,
       );
+      if (seen === undefined) await fakes.call('dropStreams');
       if (seen === undefined) missed++;
       else delays.push(Math.max(0, seen - abortedAt));
       await done;
+      if (missed >= 3 && delays.length === 0) break; // this gateway does not cancel upstream: enough said
     }
   } finally {
     await pool.destroy();

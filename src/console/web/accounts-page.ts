@@ -23,7 +23,11 @@ function render(): void {
       cell(utc(account.created_at)),
     ),
   );
-  fillTable(byId<HTMLTableElement>('accounts-table'), rows, 'No accounts yet: creating a key creates its account.');
+  fillTable(
+    byId<HTMLTableElement>('accounts-table'),
+    rows,
+    'No accounts yet: creating a key creates its account.',
+  );
   byId('account-names').replaceChildren(...accounts.map((a) => h('option', { attrs: { value: a.name } })));
 }
 

@@ -72,7 +72,11 @@ export async function getJson<T>(path: string, query?: Query): Promise<T> {
   return (await (await call('GET', path, query)).json()) as T;
 }
 
-export async function sendJson<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function sendJson<T>(
+  method: 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   return (await (await call(method, path, undefined, body)).json()) as T;
 }
 

@@ -48,31 +48,46 @@ function frame(options: ChartOptions, height: number): SVGElement {
 const tooltip = (point: Point, unit: string) => `${point.label}: ${num(point.value)} ${unit}`;
 
 /** Value axis with grid lines for a vertical chart; returns the y of a value. */
-function valueAxis(chart: SVGElement, max: number, area: { left: number; right: number; top: number; bottom: number }) {
+function valueAxis(
+  chart: SVGElement,
+  max: number,
+  area: { left: number; right: number; top: number; bottom: number },
+) {
   const { top, step } = niceScale(max);
   const y = (value: number) => area.bottom - ((area.bottom - area.top) * value) / top;
   for (let tick = 0; tick <= top; tick += step) {
-    chart.append(svg('line', { class: 'grid-line', x1: area.left, x2: area.right, y1: y(tick), y2: y(tick) }));
+    chart.append(
+      svg('line', { class: 'grid-line', x1: area.left, x2: area.right, y1: y(tick), y2: y(tick) }),
+    );
     chart.append(svg('text', { x: area.left - 6, y: y(tick) + 4, 'text-anchor': 'end' }, num(tick)));
   }
-  chart.append(svg('line', { class: 'axis', x1: area.left, x2: area.right, y1: area.bottom, y2: area.bottom }));
+  chart.append(
+    svg('line', { class: 'axis', x1: area.left, x2: area.right, y1: area.bottom, y2: area.bottom }),
+  );
   return y;
 }
 
 /** Labels under every n-th slot of a time axis (about twelve at most). */
-function timeLabels(chart: SVGElement, points: Point[], x: (index: number) => number, baseline: number): void {
+function timeLabels(
+  chart: SVGElement,
+  points: Point[],
+  x: (index: number) => number,
+  baseline: number,
+): void {
   const every = Math.ceil(points.length / 12);
   points.forEach((point, index) => {
     if (index % every !== 0) return;
-    chart.append(svg('text', { x: x(index), y: baseline + 16, 'text-anchor': 'middle' }, point.label.slice(5)));
+    chart.append(
+      svg('text', { x: x(index), y: baseline + 22, 'text-anchor': 'middle' }, point.label.slice(5)),
+    );
   });
 }
 
-const AREA = { left: 64, right: WIDTH - 12, top: 12, bottom: 220 };
+const AREA = { left: 84, right: WIDTH - 12, top: 12, bottom: 220 };
 
 /** Columns over time (requests per day). */
 export function columnChart(points: Point[], options: ChartOptions): SVGElement {
-  const chart = frame(options, 250);
+  const chart = frame(options, 252);
   const y = valueAxis(chart, Math.max(0, ...points.map((p) => p.value)), AREA);
   const slot = (AREA.right - AREA.left) / Math.max(points.length, 1);
   const width = Math.max(1, slot * 0.7);
@@ -101,7 +116,7 @@ export function columnChart(points: Point[], options: ChartOptions): SVGElement 
 
 /** A line with a dot per day (tokens per day). */
 export function lineChart(points: Point[], options: ChartOptions): SVGElement {
-  const chart = frame(options, 250);
+  const chart = frame(options, 252);
   const y = valueAxis(chart, Math.max(0, ...points.map((p) => p.value)), AREA);
   const slot = (AREA.right - AREA.left) / Math.max(points.length, 1);
   const x = (index: number) => AREA.left + slot * index + slot / 2;
@@ -111,7 +126,14 @@ export function lineChart(points: Point[], options: ChartOptions): SVGElement {
     chart.append(
       svg(
         'circle',
-        { class: 'point', cx: x(index), cy: y(point.value), r: 3.5, 'data-group': point.group, 'data-value': point.value },
+        {
+          class: 'point',
+          cx: x(index),
+          cy: y(point.value),
+          r: 3.5,
+          'data-group': point.group,
+          'data-value': point.value,
+        },
         svg('title', {}, tooltip(point, options.unit)),
       ),
     );
@@ -122,7 +144,7 @@ export function lineChart(points: Point[], options: ChartOptions): SVGElement {
 
 /** Horizontal bars, one per model, account or key, labelled on the left. */
 export function barChart(points: Point[], options: ChartOptions): SVGElement {
-  const rowHeight = 26;
+  const rowHeight = 30;
   const labelWidth = 250;
   const valueWidth = 90;
   const chart = frame(options, points.length * rowHeight + 8);
@@ -131,24 +153,31 @@ export function barChart(points: Point[], options: ChartOptions): SVGElement {
   points.forEach((point, index) => {
     const top = 4 + index * rowHeight;
     const width = (span * point.value) / max;
-    const label = point.label.length > 36 ? `${point.label.slice(0, 35)}…` : point.label;
-    chart.append(svg('text', { x: labelWidth - 8, y: top + 16, 'text-anchor': 'end' }, svg('title', {}, point.label), label));
+    const label = point.label.length > 30 ? `${point.label.slice(0, 29)}…` : point.label;
+    chart.append(
+      svg(
+        'text',
+        { x: labelWidth - 8, y: top + 20, 'text-anchor': 'end' },
+        svg('title', {}, point.label),
+        label,
+      ),
+    );
     chart.append(
       svg(
         'rect',
         {
           class: 'bar',
           x: labelWidth,
-          y: top + 3,
+          y: top + 5,
           width: Math.max(point.value > 0 ? 2 : 0, width),
-          height: rowHeight - 8,
+          height: rowHeight - 10,
           'data-group': point.group,
           'data-value': point.value,
         },
         svg('title', {}, tooltip(point, options.unit)),
       ),
     );
-    chart.append(svg('text', { class: 'value', x: labelWidth + width + 6, y: top + 16 }, num(point.value)));
+    chart.append(svg('text', { class: 'value', x: labelWidth + width + 6, y: top + 20 }, num(point.value)));
   });
   return chart;
 }

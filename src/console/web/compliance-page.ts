@@ -6,7 +6,7 @@ import { byId, cell, fillTable, h } from './dom.js';
 import { utc } from './format.js';
 import type { ConsolePage, ConsoleState } from './page.js';
 import { announce, busy, showError } from './status.js';
-import type { AuditEvent, AuditVerify, List, UpstreamStatus } from './types.js';
+import type { AuditEvent, AuditVerify, KeyRecord, List, UpstreamStatus } from './types.js';
 
 const REPORTS = [
   ['dpa', 'Data processing agreement (SCCs, Annexes I–IV)'],
@@ -23,6 +23,8 @@ const FORMATS = [
 const AUDIT_PAGE = 100;
 
 let auditAfter: number | null = null;
+/** Key ids to names, so the audit log says who acted (the id stays in the tooltip). */
+let keyNames = new Map<string, string>();
 
 function renderReports(): void {
   const rows = REPORTS.map(([name, title]) => {
@@ -30,7 +32,11 @@ function renderReports(): void {
       const button = h('button', {
         class: 'secondary small',
         text: label,
-        attrs: { type: 'button', 'aria-label': `Download ${title} as ${label}`, 'data-report': `${name}.${format}` },
+        attrs: {
+          type: 'button',
+          'aria-label': `Download ${title} as ${label}`,
+          'data-report': `${name}.${format}`,
+        },
       });
       button.addEventListener(
         'click',
@@ -42,7 +48,12 @@ function renderReports(): void {
       );
       return button;
     });
-    return h('tr', {}, h('th', { text: title, attrs: { scope: 'row' } }), cell(h('div', { class: 'inline' }, ...buttons)));
+    return h(
+      'tr',
+      {},
+      h('th', { text: title, attrs: { scope: 'row' } }),
+      cell(h('div', { class: 'inline' }, ...buttons)),
+    );
   });
   fillTable(byId<HTMLTableElement>('reports-table'), rows, '');
 }
@@ -80,7 +91,7 @@ function upstreamRow(upstream: UpstreamStatus): HTMLTableRowElement {
   return h(
     'tr',
     { attrs: { 'data-upstream': upstream.id } },
-    cell(h('code', { text: upstream.id })),
+    cell(h('code', { class: 'nowrap', text: upstream.id })),
     cell(upstream.models.join(', ')),
     cell(place.join(', ')),
     cell(operator),
@@ -92,7 +103,11 @@ function upstreamRow(upstream: UpstreamStatus): HTMLTableRowElement {
 
 async function loadResidency(): Promise<void> {
   const upstreams = await getJson<List<UpstreamStatus>>('/upstreams');
-  fillTable(byId<HTMLTableElement>('residency-table'), upstreams.data.map(upstreamRow), 'No upstreams configured.');
+  fillTable(
+    byId<HTMLTableElement>('residency-table'),
+    upstreams.data.map(upstreamRow),
+    'No upstreams configured.',
+  );
 }
 
 async function loadVerify(): Promise<void> {
@@ -110,15 +125,22 @@ async function loadVerify(): Promise<void> {
     '. Compare with an export kept outside the appliance.';
 }
 
+/** A key id as its name when known; other actors (system, cli, break-glass) as they are. */
+function who(id: string): HTMLElement {
+  const name = keyNames.get(id);
+  return name === undefined ? h('code', { text: id }) : h('span', { text: name, attrs: { title: id } });
+}
+
 function auditRow(event: AuditEvent): HTMLTableRowElement {
+  const target = event.target ?? '';
   return h(
     'tr',
     {},
     cell(String(event.seq), 'num'),
-    cell(utc(event.occurred_at)),
-    cell(h('code', { text: event.actor })),
+    cell(utc(event.occurred_at), 'nowrap'),
+    cell(who(event.actor)),
     cell(event.action),
-    cell(event.target ?? ''),
+    cell(event.action.startsWith('key.') ? who(target) : target),
     cell(h('code', { text: event.details === null ? '' : JSON.stringify(event.details) })),
   );
 }
@@ -147,18 +169,28 @@ export const compliancePage: ConsolePage = {
     const form = byId<HTMLFormElement>('audit-form');
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      void busy(form.querySelector('button[type="submit"]'), 'Loading the audit log failed', () => loadAudit(false));
+      void busy(form.querySelector('button[type="submit"]'), 'Loading the audit log failed', async () => {
+        await Promise.all([loadVerify(), loadAudit(false)]);
+      });
     });
     const more = byId<HTMLButtonElement>('audit-more');
-    more.addEventListener('click', () => void busy(more, 'Loading the audit log failed', () => loadAudit(true)));
+    more.addEventListener(
+      'click',
+      () => void busy(more, 'Loading the audit log failed', () => loadAudit(true)),
+    );
   },
   async show(state) {
     renderConfig(state);
+    await getJson<List<KeyRecord>>('/keys')
+      .then((keys) => (keyNames = new Map(keys.data.map((key) => [key.id, key.name]))))
+      .catch(() => undefined); // without names the audit log shows key ids
     const parts: [string, () => Promise<void>][] = [
       ['Loading residency status failed', loadResidency],
       ['Verifying the audit chain failed', loadVerify],
       ['Loading the audit log failed', () => loadAudit(false)],
     ];
-    await Promise.all(parts.map(([context, load]) => load().catch((error: unknown) => showError(error, context))));
+    await Promise.all(
+      parts.map(([context, load]) => load().catch((error: unknown) => showError(error, context))),
+    );
   },
 };

@@ -25,7 +25,8 @@ function limits(key: KeyRecord): string {
 }
 
 function statusOf(key: KeyRecord): HTMLElement {
-  if (key.revoked_at !== null) return h('span', { class: 'badge bad', text: `revoked ${utc(key.revoked_at)}` });
+  if (key.revoked_at !== null)
+    return h('span', { class: 'badge bad', text: `revoked ${utc(key.revoked_at)}` });
   if (!isActive(key)) return h('span', { class: 'badge neutral', text: 'expired' });
   return h('span', { class: 'badge ok', text: 'active' });
 }
@@ -45,7 +46,7 @@ function row(key: KeyRecord): HTMLTableRowElement {
     'tr',
     { attrs: { 'data-key-id': key.id } },
     cell(key.name),
-    cell(h('code', { text: key.prefix })),
+    cell(h('code', { class: 'nowrap', text: key.prefix })),
     cell(key.role),
     cell(key.account ?? ''),
     cell(key.models === null ? 'all' : key.models.join(', ')),
@@ -61,7 +62,11 @@ function row(key: KeyRecord): HTMLTableRowElement {
 function render(): void {
   const showAll = byId<HTMLInputElement>('keys-show-revoked').checked;
   const shown = keys.filter((key) => showAll || isActive(key));
-  fillTable(byId<HTMLTableElement>('keys-table'), shown.map(row), showAll ? 'No keys yet.' : 'No active keys.');
+  fillTable(
+    byId<HTMLTableElement>('keys-table'),
+    shown.map(row),
+    showAll ? 'No keys yet.' : 'No active keys.',
+  );
 }
 
 async function load(): Promise<void> {
@@ -86,7 +91,9 @@ async function create(form: HTMLFormElement): Promise<void> {
   body.role = byId<HTMLSelectElement>('key-role').value;
   const account = byId<HTMLInputElement>('key-account').value.trim();
   if (account) body.account = account;
-  const models = [...form.querySelectorAll<HTMLInputElement>('input[name="models"]:checked')].map((b) => b.value);
+  const models = [...form.querySelectorAll<HTMLInputElement>('input[name="models"]:checked')].map(
+    (b) => b.value,
+  );
   if (models.length) body.models = models;
   const limitFields = [
     ['rpm', 'key-rpm'],

@@ -76,7 +76,13 @@ function signOut(message: string): void {
   forgetKey();
   hideCreatedKey();
   for (const body of document.querySelectorAll('main tbody')) body.replaceChildren();
-  for (const id of ['usage-requests-chart', 'usage-tokens-chart', 'usage-totals', 'config-facts', 'key-models-list'])
+  for (const id of [
+    'usage-requests-chart',
+    'usage-tokens-chart',
+    'usage-totals',
+    'config-facts',
+    'key-models-list',
+  ])
     byId(id).replaceChildren();
   byId('audit-verify').textContent = '';
   byId('appliance-name').textContent = '';

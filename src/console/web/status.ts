@@ -22,7 +22,11 @@ export function clearMessages(): void {
 }
 
 /** Runs an action with its button disabled; errors end up in the alert region. */
-export async function busy(button: HTMLButtonElement | null, context: string, action: () => Promise<void>): Promise<void> {
+export async function busy(
+  button: HTMLButtonElement | null,
+  context: string,
+  action: () => Promise<void>,
+): Promise<void> {
   if (button) button.disabled = true;
   try {
     await action();

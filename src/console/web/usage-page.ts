@@ -47,7 +47,11 @@ function labelOf(row: UsageRow, groupBy: GroupBy): string {
 /** One point per row; by day, every day of the range (days without requests are zero). */
 function pointsOf(answer: UsageRow[], range: Range, value: (row: UsageRow) => number): Point[] {
   if (range.groupBy !== 'day')
-    return answer.map((row) => ({ group: row.group ?? '', label: labelOf(row, range.groupBy), value: value(row) }));
+    return answer.map((row) => ({
+      group: row.group ?? '',
+      label: labelOf(row, range.groupBy),
+      value: value(row),
+    }));
   const byDay = new Map(answer.map((row) => [row.group, row]));
   return daysBetween(range.from, range.to).map((d) => {
     const row = byDay.get(d);

@@ -1,0 +1,85 @@
+// The targets of issue 9 / shared/DESIGN.md "Targets", checked against one run's results. Each check says
+// what was measured and the limit, so a miss names itself.
+'use strict';
+
+const MB = (v) => `${v.toFixed(0)} MB`;
+const ms = (v) => `${v.toFixed(2)} ms`;
+
+function check(name, value, limit, ok, shown) {
+  return { name, value, limit, ok: Boolean(ok), shown };
+}
+
+function evaluateTargets(r) {
+  const checks = [];
+  const addedP50 = r.paced.hunze.p50 - r.paced.direct.p50;
+  const addedP99 = r.paced.hunze.p99 - r.paced.direct.p99;
+  checks.push(
+    check('added latency p50 at 500 req/s', addedP50, '< 0.5 ms', addedP50 < 0.5, ms(addedP50)),
+    check('added latency p99 at 500 req/s', addedP99, '< 2 ms', addedP99 < 2, ms(addedP99)),
+  );
+  const { direct, hunze, portkey } = r.throughput;
+  const ofDirect = hunze.rps / direct.rps;
+  const ofPortkey = hunze.rps / portkey.rps;
+  checks.push(
+    check(
+      'max throughput vs direct',
+      ofDirect,
+      '>= 40 %',
+      ofDirect >= 0.4,
+      `${(ofDirect * 100).toFixed(1)} %`,
+    ),
+    check('max throughput vs Portkey', ofPortkey, '>= 3x', ofPortkey >= 3, `${ofPortkey.toFixed(2)}x`),
+  );
+  const ttftAdded = r.ttft.hunze.p50 - r.ttft.direct.p50;
+  checks.push(check('time to first token added, p50', ttftAdded, '< 1 ms', ttftAdded < 1, ms(ttftAdded)));
+  const relay = r.relay.hunze;
+  checks.push(
+    check(
+      'chunks relayed as they arrive',
+      relay.spreadMs,
+      `spread >= 75 % of upstream's ${relay.upstreamSpreadMs} ms`,
+      relay.spreadMs >= 0.75 * relay.upstreamSpreadMs,
+      `${relay.spreadMs.toFixed(0)} ms spread`,
+    ),
+  );
+  const rss = r.openStreams.hunze;
+  checks.push(
+    check(`RSS with ${rss.count} open streams`, rss.rssMb, '< 300 MB', rss.rssMb < 300, MB(rss.rssMb)),
+  );
+  if (r.soak) {
+    checks.push(
+      check(
+        'memory flat over the soak',
+        r.soak.growthMb,
+        '< 10 % growth after the first minute',
+        r.soak.growthShare < 0.1,
+        `${r.soak.growthMb.toFixed(1)} MB (${(r.soak.growthShare * 100).toFixed(1)} %)`,
+      ),
+    );
+  }
+  const uw = r.usageWriter;
+  checks.push(
+    check(
+      'usage writer records/s into PostgreSQL',
+      uw.burstPerSecond,
+      '>= 10,000/s',
+      uw.burstPerSecond >= 10_000,
+      `${uw.burstPerSecond}/s`,
+    ),
+  );
+  const cancel = r.cancel.hunze;
+  checks.push(
+    check(
+      'client cancel aborts the upstream',
+      cancel.max,
+      '< 100 ms (every cancel)',
+      cancel.missed === 0 && cancel.max < 100,
+      cancel.missed ? `${cancel.missed} never aborted` : `max ${cancel.max} ms`,
+    ),
+  );
+  const failed = r.failedRequests.hunze;
+  checks.push(check('no failed Hunze requests', failed, '0', failed === 0, String(failed)));
+  return checks;
+}
+
+module.exports = { evaluateTargets };
