@@ -6,11 +6,10 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { AccountsService } from '../auth/accounts.service';
 import type { AccountResponseDto } from '../auth/dto/account-response.dto';
 import { SetAccountLimitsDto } from '../auth/dto/set-account-limits.dto';
-import { readCliEndpoint, type CliEndpoint } from '../auth/local-cli-token';
-import { ApiError, type OpenAiErrorBody } from '../common/errors';
+import { ApiError } from '../common/errors';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import type { HunzeConfig } from '../config/hunze-config';
-import { usesEmbeddedDatabase } from '../database/data-source';
+import { integerOption, openAppliance } from './appliance-access';
 
 interface AccountOps {
   list(): Promise<AccountResponseDto[]>;
@@ -61,51 +60,30 @@ export async function runAccountsCommand(
 
 /** `--clear` sets every limit not given to null; without it, limits not given keep their value. */
 function toDto(values: Partial<Record<keyof typeof OPTIONS, string | boolean>>): SetAccountLimitsDto {
-  const int = (v: unknown) => (typeof v === 'string' ? (/^\d+$/.test(v) ? Number(v) : v) : undefined);
   const cleared = values.clear ? null : undefined;
   const plain = {
-    rpm: int(values.rpm) ?? cleared,
-    tpm: int(values.tpm) ?? cleared,
-    monthly_tokens: int(values['monthly-tokens']) ?? cleared,
+    rpm: integerOption(values.rpm) ?? cleared,
+    tpm: integerOption(values.tpm) ?? cleared,
+    monthly_tokens: integerOption(values['monthly-tokens']) ?? cleared,
   };
   const defined = Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined));
   return new BodyValidationPipe(SetAccountLimitsDto, true).transform(defined);
 }
 
-async function openAccountOps(
+function openAccountOps(
   config: HunzeConfig,
   context: () => Promise<INestApplicationContext>,
 ): Promise<AccountOps> {
-  const server = usesEmbeddedDatabase(config) ? readCliEndpoint(config.dataDir) : undefined;
-  if (server) return remoteAccountOps(server);
-  const app = await context();
-  const accounts = app.get(AccountsService);
-  return {
-    list: () => accounts.list(),
-    setLimits: (name, dto) => accounts.setLimits(name, dto),
-    close: () => app.close(),
-  };
-}
-
-function remoteAccountOps(server: CliEndpoint): AccountOps {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${server.url}/admin/v1/accounts${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${server.token}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = (await response.json()) as T | OpenAiErrorBody;
-    if (!response.ok) throw new Error((json as OpenAiErrorBody).error?.message ?? `HTTP ${response.status}`);
-    return json as T;
-  };
-  return {
-    list: async () => (await call<{ data: AccountResponseDto[] }>('GET', '')).data,
-    setLimits: (name, dto) => call('PUT', `/${encodeURIComponent(name)}`, dto),
-    close: async () => undefined,
-  };
+  return openAppliance<Omit<AccountOps, 'close'>>(config, context, {
+    local: (app) => {
+      const accounts = app.get(AccountsService);
+      return { list: () => accounts.list(), setLimits: (name, dto) => accounts.setLimits(name, dto) };
+    },
+    remote: (api) => ({
+      list: async () => (await api.json<{ data: AccountResponseDto[] }>('GET', '/accounts')).data,
+      setLimits: (name, dto) => api.json('PUT', `/accounts/${encodeURIComponent(name)}`, dto),
+    }),
+  });
 }
 
 function describeLimits(a: AccountResponseDto): string {

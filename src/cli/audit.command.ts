@@ -3,12 +3,10 @@
 // a running server it goes through the server's admin API (GET /admin/v1/audit, /admin/v1/audit/verify).
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
-import { readCliEndpoint, type CliEndpoint } from '../auth/local-cli-token';
-import type { OpenAiErrorBody } from '../common/errors';
 import { describeBreak } from '../compliance/audit-chain';
 import { AuditService, toAuditDto, type AuditEventDto, type VerifyResult } from '../compliance/audit.service';
 import type { HunzeConfig } from '../config/hunze-config';
-import { usesEmbeddedDatabase } from '../database/data-source';
+import { openAppliance } from './appliance-access';
 
 interface AuditOps {
   verify(): Promise<VerifyResult>;
@@ -53,44 +51,35 @@ export async function runAuditCommand(
   }
 }
 
-async function openAuditOps(
+function openAuditOps(
   config: HunzeConfig,
   context: () => Promise<INestApplicationContext>,
 ): Promise<AuditOps> {
-  const server = usesEmbeddedDatabase(config) ? readCliEndpoint(config.dataDir) : undefined;
-  if (server) return remoteAuditOps(server);
-  const app = await context();
-  const audit = app.get(AuditService);
-  return {
-    verify: () => audit.verify(),
-    rows: async function* () {
-      for await (const row of audit.all()) yield toAuditDto(row);
+  return openAppliance<Omit<AuditOps, 'close'>>(config, context, {
+    local: (app) => {
+      const audit = app.get(AuditService);
+      return {
+        verify: () => audit.verify(),
+        rows: async function* () {
+          for await (const row of audit.all()) yield toAuditDto(row);
+        },
+      };
     },
-    close: () => app.close(),
-  };
-}
-
-function remoteAuditOps(server: CliEndpoint): AuditOps {
-  const get = async <T>(path: string): Promise<T> => {
-    const response = await fetch(`${server.url}/admin/v1/audit${path}`, {
-      headers: { authorization: `Bearer ${server.token}` },
-    });
-    const json = (await response.json()) as T | OpenAiErrorBody;
-    if (!response.ok) throw new Error((json as OpenAiErrorBody).error?.message ?? `HTTP ${response.status}`);
-    return json as T;
-  };
-  return {
-    verify: () => get<VerifyResult>('/verify'),
-    rows: async function* () {
-      let after = 0;
-      for (;;) {
-        const page = await get<{ data: AuditEventDto[]; has_more: boolean }>(`?limit=${PAGE}&after=${after}`);
-        yield* page.data;
-        const last = page.data[page.data.length - 1];
-        if (!page.has_more || !last) return;
-        after = last.seq;
-      }
-    },
-    close: async () => undefined,
-  };
+    remote: (api) => ({
+      verify: () => api.json<VerifyResult>('GET', '/audit/verify'),
+      rows: async function* () {
+        let after = 0;
+        for (;;) {
+          const page = await api.json<{ data: AuditEventDto[]; has_more: boolean }>(
+            'GET',
+            `/audit?limit=${PAGE}&after=${after}`,
+          );
+          yield* page.data;
+          const last = page.data[page.data.length - 1];
+          if (!page.has_more || !last) return;
+          after = last.seq;
+        }
+      },
+    }),
+  });
 }

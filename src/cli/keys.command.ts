@@ -7,11 +7,10 @@ import type { CreateKeyDto } from '../auth/dto/create-key.dto';
 import { CreateKeyDto as CreateKeyDtoClass } from '../auth/dto/create-key.dto';
 import type { CreatedKeyResponseDto, KeyResponseDto } from '../auth/dto/key-response.dto';
 import { KeysService } from '../auth/keys.service';
-import { readCliEndpoint, type CliEndpoint } from '../auth/local-cli-token';
-import { ApiError, type OpenAiErrorBody } from '../common/errors';
+import { ApiError } from '../common/errors';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import type { HunzeConfig } from '../config/hunze-config';
-import { usesEmbeddedDatabase } from '../database/data-source';
+import { integerOption, openAppliance } from './appliance-access';
 
 interface KeyOps {
   create(dto: CreateKeyDto): Promise<CreatedKeyResponseDto>;
@@ -75,7 +74,6 @@ export async function runKeysCommand(
 }
 
 function toDto(values: Partial<Record<keyof typeof OPTIONS, string | boolean>>): CreateKeyDto {
-  const int = (v: unknown) => (typeof v === 'string' ? (/^\d+$/.test(v) ? Number(v) : v) : undefined);
   const plain = {
     name: values.name,
     role: values.role,
@@ -87,9 +85,9 @@ function toDto(values: Partial<Record<keyof typeof OPTIONS, string | boolean>>):
             .map((m) => m.trim())
             .filter(Boolean)
         : undefined,
-    rpm: int(values.rpm),
-    tpm: int(values.tpm),
-    monthly_tokens: int(values['monthly-tokens']),
+    rpm: integerOption(values.rpm),
+    tpm: integerOption(values.tpm),
+    monthly_tokens: integerOption(values['monthly-tokens']),
     expires_at: values.expires,
   };
   const defined = Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined));
@@ -97,42 +95,18 @@ function toDto(values: Partial<Record<keyof typeof OPTIONS, string | boolean>>):
   return new BodyValidationPipe(CreateKeyDtoClass, true).transform(defined);
 }
 
-async function openKeyOps(
-  config: HunzeConfig,
-  context: () => Promise<INestApplicationContext>,
-): Promise<KeyOps> {
-  const server = usesEmbeddedDatabase(config) ? readCliEndpoint(config.dataDir) : undefined;
-  if (server) return remoteKeyOps(server);
-  const app = await context();
-  const keys = app.get(KeysService);
-  return {
-    create: (dto) => keys.create(dto),
-    list: () => keys.list(),
-    revoke: (id) => keys.revoke(id),
-    close: () => app.close(),
-  };
-}
-
-function remoteKeyOps(server: CliEndpoint): KeyOps {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${server.url}/admin/v1/keys${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${server.token}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = (await response.json()) as T | OpenAiErrorBody;
-    if (!response.ok) throw new Error((json as OpenAiErrorBody).error?.message ?? `HTTP ${response.status}`);
-    return json as T;
-  };
-  return {
-    create: (dto) => call('POST', '', dto),
-    list: async () => (await call<{ data: KeyResponseDto[] }>('GET', '')).data,
-    revoke: (id) => call('DELETE', `/${encodeURIComponent(id)}`),
-    close: async () => undefined,
-  };
+function openKeyOps(config: HunzeConfig, context: () => Promise<INestApplicationContext>): Promise<KeyOps> {
+  return openAppliance<Omit<KeyOps, 'close'>>(config, context, {
+    local: (app) => {
+      const keys = app.get(KeysService);
+      return { create: (dto) => keys.create(dto), list: () => keys.list(), revoke: (id) => keys.revoke(id) };
+    },
+    remote: (api) => ({
+      create: (dto) => api.json('POST', '/keys', dto),
+      list: async () => (await api.json<{ data: KeyResponseDto[] }>('GET', '/keys')).data,
+      revoke: (id) => api.json('DELETE', `/keys/${encodeURIComponent(id)}`),
+    }),
+  });
 }
 
 function formatTable(keys: KeyResponseDto[]): string {

@@ -7,8 +7,6 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
-import { readCliEndpoint, type CliEndpoint } from '../auth/local-cli-token';
-import type { OpenAiErrorBody } from '../common/errors';
 import {
   isReportFormat,
   isReportName,
@@ -19,7 +17,7 @@ import {
 } from '../compliance/reports/report-model';
 import { ReportsService, type RenderedReport } from '../compliance/reports/reports.service';
 import type { HunzeConfig } from '../config/hunze-config';
-import { usesEmbeddedDatabase } from '../database/data-source';
+import { openAppliance } from './appliance-access';
 
 interface ReportOps {
   export(name: ReportName, format: ReportFormat): Promise<RenderedReport>;
@@ -92,38 +90,25 @@ function isDirectory(path: string): boolean {
   }
 }
 
-async function openReportOps(
+function openReportOps(
   config: HunzeConfig,
   context: () => Promise<INestApplicationContext>,
 ): Promise<ReportOps> {
-  const server = usesEmbeddedDatabase(config) ? readCliEndpoint(config.dataDir) : undefined;
-  if (server) return remoteReportOps(server);
-  const app = await context();
-  const reports = app.get(ReportsService);
-  return {
-    export: (name, format) => reports.export(name, format, 'cli'),
-    close: () => app.close(),
-  };
-}
-
-function remoteReportOps(server: CliEndpoint): ReportOps {
-  return {
-    async export(name, format) {
-      const response = await fetch(`${server.url}/admin/v1/reports/${name}?format=${format}`, {
-        headers: { authorization: `Bearer ${server.token}` },
-      });
-      const body = Buffer.from(await response.arrayBuffer());
-      if (!response.ok) {
-        const error = JSON.parse(body.toString('utf8')) as OpenAiErrorBody;
-        throw new Error(error.error?.message ?? `HTTP ${response.status}`);
-      }
-      const disposition = response.headers.get('content-disposition') ?? '';
-      return {
-        body,
-        contentType: response.headers.get('content-type') ?? '',
-        fileName: basename(/filename="([^"]+)"/.exec(disposition)?.[1] ?? `hunze-${name}.${format}`),
-      };
+  return openAppliance<Omit<ReportOps, 'close'>>(config, context, {
+    local: (app) => {
+      const reports = app.get(ReportsService);
+      return { export: (name, format) => reports.export(name, format, 'cli') };
     },
-    close: async () => undefined,
-  };
+    remote: (api) => ({
+      async export(name, format) {
+        const response = await api.fetch(`/reports/${name}?format=${format}`);
+        const disposition = response.headers.get('content-disposition') ?? '';
+        return {
+          body: Buffer.from(await response.arrayBuffer()),
+          contentType: response.headers.get('content-type') ?? '',
+          fileName: basename(/filename="([^"]+)"/.exec(disposition)?.[1] ?? `hunze-${name}.${format}`),
+        };
+      },
+    }),
+  });
 }

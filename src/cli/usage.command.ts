@@ -4,14 +4,13 @@
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { readCliEndpoint, type CliEndpoint } from '../auth/local-cli-token';
-import { ApiError, type OpenAiErrorBody } from '../common/errors';
+import { ApiError } from '../common/errors';
 import type { HunzeConfig } from '../config/hunze-config';
-import { usesEmbeddedDatabase } from '../database/data-source';
 import { USAGE_GROUPS } from '../metering/dto/usage-query.dto';
 import { usageToCsv, usageToTable } from '../metering/usage-format';
 import { resolveUsageQuery, validateUsageQuery, type UsageQuery } from '../metering/usage-query';
 import { UsageService, type UsageReport } from '../metering/usage.service';
+import { openAppliance } from './appliance-access';
 
 const OPTIONS = {
   from: { type: 'string' },
@@ -75,36 +74,27 @@ function cliMessage(err: ApiError): string {
   return option ? message.replace(`for ${err.param}`, `for ${option}`) + accepted : message;
 }
 
-async function openUsageSource(
+function openUsageSource(
   config: HunzeConfig,
   context: () => Promise<INestApplicationContext>,
 ): Promise<UsageSource> {
-  const server = usesEmbeddedDatabase(config) ? readCliEndpoint(config.dataDir) : undefined;
-  if (server) return remoteUsageSource(server);
-  const app = await context();
-  const usage = new UsageService(app.get(DataSource));
-  return { report: (query) => usage.report(query), close: () => app.close() };
-}
-
-function remoteUsageSource(server: CliEndpoint): UsageSource {
-  return {
-    async report(query) {
-      const params = new URLSearchParams({
-        from: query.from.toISOString(),
-        to: query.to.toISOString(),
-        group_by: query.groupBy,
-        format: 'json',
-      });
-      const response = await fetch(`${server.url}/admin/v1/usage?${params.toString()}`, {
-        headers: { authorization: `Bearer ${server.token}` },
-      });
-      const json = (await response.json()) as UsageReport | OpenAiErrorBody;
-      if (!response.ok)
-        throw new Error((json as OpenAiErrorBody).error?.message ?? `HTTP ${response.status}`);
-      return json as UsageReport;
+  return openAppliance<Omit<UsageSource, 'close'>>(config, context, {
+    local: (app) => {
+      const usage = new UsageService(app.get(DataSource));
+      return { report: (query) => usage.report(query) };
     },
-    close: async () => undefined,
-  };
+    remote: (api) => ({
+      report: (query) => {
+        const params = new URLSearchParams({
+          from: query.from.toISOString(),
+          to: query.to.toISOString(),
+          group_by: query.groupBy,
+          format: 'json',
+        });
+        return api.json<UsageReport>('GET', `/usage?${params.toString()}`);
+      },
+    }),
+  });
 }
 
 function fail(message: string): number {
