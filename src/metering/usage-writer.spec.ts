@@ -70,9 +70,9 @@ function record(i: number): RequestMetadata {
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `req_${from + i}`);
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - start > timeoutMs) throw new Error('condition not met');
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -131,7 +131,8 @@ describe('UsageWriter', () => {
     await until(() => db.requestIds.length === 2_500);
     expect(db.statements).toBe(3);
     expect(db.requestIds).toEqual(range(0, 2_500));
-    expect(await metric('hunze_usage_records_written_total')).toBe(2_500);
+    // The counter moves when the insert's promise settles, a tick after the rows reached the database.
+    await until(async () => (await metric('hunze_usage_records_written_total')) === 2_500);
   });
 
   it('spools while the database refuses, then replays in order and writes directly again', async () => {
