@@ -68,26 +68,34 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
   fastify.addHook('onRequest', (req, reply, done) => {
     req.facts = { startedAt: process.hrtime.bigint() };
     void reply.header('x-request-id', req.id);
-    let recorded = false;
-    const recordOnce = (clientClosed: boolean) => {
-      if (recorded) return;
-      recorded = true;
+    let record: RequestMetadata | undefined;
+    /** Makes and journals the record once; returns it only to the first caller. */
+    const journalOnce = (clientClosed: boolean): RequestMetadata | undefined => {
+      if (record) return undefined;
       if (clientClosed) req.facts.clientClosed = true;
-      const record = metadataOf(req, reply);
-      deps.metering.record(record);
-      deps.telemetry?.recordRequest(record);
+      record = metadataOf(req, reply);
+      deps.metering.journal(record);
+      return record;
     };
-    // Recorded just before the last bytes go out, not on 'close' (which can follow by milliseconds): a
-    // process killed right after the client has its answer must still have journaled the usage record.
+    const observe = (made: RequestMetadata | undefined) => {
+      if (!made) return;
+      deps.metering.observe(made);
+      deps.telemetry?.recordRequest(made);
+    };
+    // The usage row is journaled just before the last bytes go out, not on 'close' (which can follow by
+    // milliseconds): a process killed right after the client has its answer must still have it. The log
+    // line, metrics, token charge and span follow the write, off the response's critical path.
     const raw = reply.raw;
     const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
     raw.end = ((...args: unknown[]) => {
-      recordOnce(raw.destroyed);
-      return end(...args);
+      const made = journalOnce(raw.destroyed);
+      const result = end(...args);
+      observe(made);
+      return result;
     }) as ServerResponse['end'];
     // 'close' comes once per response, finished or not: a client that hangs up before the end still gets
     // its record (Fastify's onResponse would miss it).
-    raw.once('close', () => recordOnce(!raw.writableFinished));
+    raw.once('close', () => observe(journalOnce(!raw.writableFinished)));
     done();
   });
 }

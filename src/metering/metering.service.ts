@@ -24,9 +24,19 @@ export class MeteringService {
   ) {}
 
   record(record: RequestMetadata): void {
+    this.journal(record);
+    this.observe(record);
+  }
+
+  /** The usage row, journaled to disk at once: call before the response's last bytes go out. */
+  journal(record: RequestMetadata): void {
+    if (!NOT_USAGE.test(record.endpoint)) this.writer.enqueue(record);
+  }
+
+  /** Log line, metrics and token charge: nothing a crash must keep, so it can follow the response. */
+  observe(record: RequestMetadata): void {
     this.log.request(record);
     this.metrics.observe(record);
     this.limits.consume(record);
-    if (!NOT_USAGE.test(record.endpoint)) this.writer.enqueue(record);
   }
 }
