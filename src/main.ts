@@ -4,11 +4,13 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule, type AppOptions } from './app.module';
+import { installCheapAsyncBind } from './common/async-bind';
 import { ApiExceptionFilter, configureHttp, frameworkErrorHandler, genRequestId } from './common/http-setup';
 import { MeteringService } from './metering/metering.service';
 import { Telemetry } from './telemetry/telemetry.service';
 
 export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
+  installCheapAsyncBind();
   const { bodyLimitMb } = options.config.file.server;
   const adapter = new FastifyAdapter({
     bodyLimit: Math.floor(bodyLimitMb * 1024 * 1024),

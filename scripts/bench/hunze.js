@@ -1,21 +1,22 @@
 // Starts Hunze as an operator would (`node dist/cli.js serve`) with every feature on, against a fresh
 // PostgreSQL database, and creates the API key the load uses.
 'use strict';
-const { spawn } = require('node:child_process');
 const { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, statSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { Client } = require('pg');
+const { startChild } = require('./child');
 
 const REPO = join(__dirname, '..', '..');
 const ADMIN_URL = process.env.HUNZE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.HUNZE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const OFF = (process.env.BENCH_OFF ?? '').split(',');
 const ADMIN_KEY = 'bench-break-glass-admin-key-0123456789';
 
 /** What the bench turns on, printed with the results so a reader knows what was measured. */
 const FEATURES = [
   'auth (API key, cached after first use)',
-  'rate limits via Redis (key rpm/tpm/monthly quota set, never reached)',
+  'rate limits shared through Redis (key rpm/tpm/monthly quota set, never reached; counts exchanged every 20 ms, the redis.rateLimitSyncMs default)',
   'metering: Prometheus metrics + usage records into PostgreSQL',
   'residency guard (networks 127.0.0.0/8, checked per upstream connection)',
   'metadata-only request log at info level (to a file)',
@@ -56,8 +57,8 @@ models:
   - id: ${JSON.stringify(embeddingModel)}
     kind: embedding
     upstreams: [tei-bench]
-telemetry: { otlpEndpoint: ${JSON.stringify(otlp)}, otlpNetworks: [127.0.0.0/8], otlpIntervalSeconds: 5 }
-redis: { url: ${JSON.stringify(REDIS_URL)} }
+${OFF.includes('otlp') ? '' : `telemetry: { otlpEndpoint: ${JSON.stringify(otlp)}, otlpNetworks: [127.0.0.0/8], otlpIntervalSeconds: 5 }`}
+${OFF.includes('redis') ? '' : `redis: { url: ${JSON.stringify(REDIS_URL)} }`}
 `;
 }
 
@@ -77,44 +78,36 @@ async function startHunze(fakes, { nodeArgs = [] } = {}) {
   const logFd = openSync(logFile, 'w');
   const env = { ...process.env, HUNZE_CONFIG: configPath, HUNZE_DATA_DIR: join(workDir, 'data') };
   for (const name of ['PORT', 'HOST', 'REDIS_URL']) delete env[name];
-  Object.assign(env, { DATABASE_URL: dbUrl.toString(), HUNZE_ADMIN_KEY: ADMIN_KEY, HUNZE_LOG_LEVEL: 'info' });
-  const child = spawn(process.execPath, [...nodeArgs, join(REPO, 'dist', 'cli.js'), 'serve'], {
-    cwd: workDir,
-    env,
-    stdio: ['ignore', logFd, 'pipe'],
+  Object.assign(env, {
+    DATABASE_URL: dbUrl.toString(),
+    HUNZE_ADMIN_KEY: ADMIN_KEY,
+    HUNZE_LOG_LEVEL: OFF.includes('log') ? 'warn' : 'info',
   });
-  closeSync(logFd);
-  let stderr = '';
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`hunze serve did not start in 60 s:\n${stderr}`)),
-      60_000,
-    );
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk.toString('utf8');
-      const match = /Hunze is listening on (http:\/\/\S+) /.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1].replace('localhost', '127.0.0.1'));
-      }
+  let server;
+  try {
+    server = await startChild('hunze serve', [...nodeArgs, join(REPO, 'dist', 'cli.js'), 'serve'], {
+      cwd: workDir,
+      env,
+      stdout: logFd,
+      ready: /Hunze is listening on (http:\/\/\S+) /,
+      timeoutMs: 60_000,
+      graceMs: 15_000,
     });
-    void exited.then(({ code }) => reject(new Error(`hunze serve exited with ${code}:\n${stderr}`)));
-  });
+  } finally {
+    closeSync(logFd);
+  }
+  const url = server.match[1].replace('localhost', '127.0.0.1');
   const key = await createKey(url);
   return {
     name: 'hunze',
     url,
-    pid: child.pid,
+    pid: server.child.pid,
     key,
     logFile,
     features: FEATURES,
     logBytes: () => statSync(logFile).size,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const result = await exited;
-      clearTimeout(killer);
+      const result = await server.stop();
       await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
       rmSync(workDir, { recursive: true, force: true });
       return result;
@@ -140,9 +133,9 @@ async function createKey(url) {
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       name: 'bench',
-      rpm: 10_000_000,
-      tpm: 2_000_000_000,
-      monthly_tokens: 1_000_000_000_000_000,
+      ...(OFF.includes('limits')
+        ? {}
+        : { rpm: 10_000_000, tpm: 2_000_000_000, monthly_tokens: 1_000_000_000_000_000 }),
     }),
   });
   const body = await response.json();

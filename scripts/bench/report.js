@@ -61,6 +61,16 @@ function mainTable(r) {
   );
 }
 
+/** The bare relay's throughput, the floor for "% of direct" (scripts/bench/floor-relay.js). */
+function floorLine(r) {
+  const f = r.floor;
+  return (
+    `Reference: a bare relay (one Fastify route relaying with undici, no auth, limits, metering, log or tracing; ` +
+    `scripts/bench/floor-relay.js) reached ${int(f.rps)} req/s at 50 connections in the same run, ` +
+    `${num((100 * f.rps) / r.throughput.direct.rps, 1)} % of direct, at ${int(f.cpuUsPerRequest)} µs of CPU per request.`
+  );
+}
+
 function cancelCell(c) {
   if (!c) return '—';
   if (c.n === 0) return `never (${c.missed} of ${c.missed})`;
@@ -186,6 +196,7 @@ function markdown(r, checks, machine, chartNames) {
     `Hunze ran with: ${r.features.join('; ')}.`,
     '### Results',
     mainTable(r),
+    floorLine(r),
     `Usage writer (scripts/bench-usage-writer.js, real UsageWriter into PostgreSQL): ` +
       `${int(r.usageWriter.burstPerSecond)} records/s for a burst of ${int(r.usageWriter.burstRecords)}; ` +
       `${int(r.usageWriter.pacedOffered)} records/s offered for 10 s: max queue ${int(r.usageWriter.pacedMaxQueue)}, ` +
@@ -232,7 +243,7 @@ function writeDocs(r, checks, machine) {
 }
 
 function printSummary(r, checks) {
-  const lines = [mainTable(r), '', scalingTables(r.scaling), '', targetsTable(checks)];
+  const lines = [mainTable(r), '', floorLine(r), '', scalingTables(r.scaling), '', targetsTable(checks)];
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 

@@ -10,6 +10,7 @@ const { join } = require('node:path');
 const { startFakes } = require('./fakes');
 const { startHunze } = require('./hunze');
 const { startPortkey } = require('./portkey');
+const { startFloor } = require('./floor');
 const { parseOptions } = require('./options');
 const {
   directSystem,
@@ -47,6 +48,22 @@ async function each(systems, label, fn) {
   return out;
 }
 
+/**
+ * Lets the aftermath of a saturation phase pass before a latency phase: Hunze's usage rows queued during it
+ * reach PostgreSQL (at most 15 s), then 2 s of quiet. Latency at a steady rate is measured at steady state.
+ */
+async function settle(gateways) {
+  const hunze = gateways.find((g) => g.name === 'hunze');
+  const deadline = Date.now() + 15_000;
+  while (hunze && Date.now() < deadline) {
+    const text = await (await fetch(hunze.metricsUrl)).text();
+    const depth = /^hunze_usage_queue_depth (\d+)/m.exec(text);
+    if (!depth || depth[1] === '0') break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+}
+
 /** Throughput with the CPU time the gateway and the upstream process spent per answered request. */
 async function throughputWithCpu(system, fakes, body, connections, seconds) {
   const gateway0 = system.name === 'direct' ? 0 : cpuMs(system.pid);
@@ -66,7 +83,7 @@ async function throughputWithCpu(system, fakes, body, connections, seconds) {
   };
 }
 
-async function measure(plan, fakes, systems, failed) {
+async function measure(plan, fakes, systems, failed, floor) {
   const gateways = systems.filter((s) => s.name !== 'direct');
   const chat = chatBody(fakes.model);
   const streamBody = chatBody(fakes.model, { stream: true });
@@ -78,6 +95,10 @@ async function measure(plan, fakes, systems, failed) {
     count(s.name, result.failed);
     return result;
   });
+  log('max throughput, 50 connections: bare relay (reference)');
+  r.floor = await throughputWithCpu(floor, fakes, chat, 50, plan.throughputSeconds);
+  await floor.stop();
+  await settle(gateways);
   r.paced = await each(systems, `latency at ${PACED_RATE} req/s`, async (s) => {
     const result = await pacedLatency({
       url: s.chatUrl,
@@ -213,9 +234,11 @@ async function main() {
     stops.unshift(() => portkey.stop());
     const systems = [directSystem(fakes), hunzeSystem(hunze), portkeySystem(portkey)];
     for (const s of systems) await checkSystem(s, fakes.model, fakes.embeddingModel);
+    const floor = await startFloor(fakes);
+    stops.unshift(() => floor.stop());
     log(`all three answer; Hunze features: ${hunze.features.join('; ')}`);
 
-    results = await measure(options.plan, fakes, systems, failed);
+    results = await measure(options.plan, fakes, systems, failed, floor);
     results.features = hunze.features;
     const before = await fakes.call('stats');
     results.evidence = {

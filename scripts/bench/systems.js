@@ -21,6 +21,7 @@ function hunzeSystem(hunze) {
     name: 'hunze',
     pid: hunze.pid,
     chatUrl: `${hunze.url}/v1/chat/completions`,
+    metricsUrl: `${hunze.url}/metrics`,
     embeddingsUrl: `${hunze.url}/v1/embeddings`,
     chatHeaders: auth,
     embeddingHeaders: auth,

@@ -26,7 +26,7 @@ function evaluateTargets(r) {
       ofDirect,
       '>= 40 %',
       ofDirect >= 0.4,
-      `${(ofDirect * 100).toFixed(1)} %`,
+      `${(ofDirect * 100).toFixed(1)} % (bare relay: ${((100 * r.floor.rps) / direct.rps).toFixed(1)} %)`,
     ),
     check('max throughput vs Portkey', ofPortkey, '>= 3x', ofPortkey >= 3, `${ofPortkey.toFixed(2)}x`),
   );

@@ -7,7 +7,7 @@ import { ApiError } from '../common/errors';
 import { HunzeConfig } from '../config/hunze-config';
 import type { Role } from './entities/api-key.entity';
 import { KeyCache } from './key-cache.service';
-import { sameSecret } from './key-material';
+import { hashKey, sameDigest } from './key-material';
 import { adminPrincipal, BREAK_GLASS_KEY_ID, LOCAL_CLI_KEY_ID, type Principal } from './principal';
 import { KEY_SOURCES_KEY, PUBLIC_KEY, ROLES_KEY, type KeySource } from './roles.decorator';
 
@@ -18,6 +18,8 @@ export abstract class CliToken {
 
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly secretDigests = new Map<string, string>();
+
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(KeyCache) private readonly cache: KeyCache,
@@ -41,12 +43,24 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private authenticate(presented: string): Promise<Principal | undefined> | Principal {
-    const { adminKey } = this.config.file.auth;
-    if (adminKey && sameSecret(presented, adminKey)) return adminPrincipal(BREAK_GLASS_KEY_ID);
+  /** The presented key is hashed once: that digest is compared with the admin and CLI secrets' and looked up. */
+  private authenticate(presented: string): Promise<Principal | undefined> | Principal | undefined {
+    const digest = hashKey(presented);
+    const adminKey = this.config.file.auth.adminKey;
+    if (adminKey && sameDigest(digest, this.digestOf(adminKey))) return adminPrincipal(BREAK_GLASS_KEY_ID);
     const cli = this.cliToken.value;
-    if (cli && sameSecret(presented, cli)) return adminPrincipal(LOCAL_CLI_KEY_ID);
-    return this.cache.authenticate(presented);
+    if (cli && sameDigest(digest, this.digestOf(cli))) return adminPrincipal(LOCAL_CLI_KEY_ID);
+    return this.cache.authenticateDigest(digest);
+  }
+
+  /** The admin key and CLI token are fixed for the process's life; their digests are computed once each. */
+  private digestOf(secret: string): string {
+    let digest = this.secretDigests.get(secret);
+    if (!digest) {
+      digest = hashKey(secret);
+      this.secretDigests.set(secret, digest);
+    }
+    return digest;
   }
 }
 

@@ -9,7 +9,6 @@ import {
 import { AppLogger } from '../telemetry/logger';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import { KeyChangeBus } from './key-changes/key-change-bus';
-import { hashKey } from './key-material';
 import { KeysService } from './keys.service';
 import type { Principal } from './principal';
 
@@ -52,14 +51,14 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
     await Promise.all(this.reloading);
   }
 
-  /** Resolves a presented key; undefined when unknown, revoked or expired. */
-  async authenticate(presented: string): Promise<Principal | undefined> {
-    const hash = hashKey(presented);
-    let entry = this.byHash.get(hash);
-    if (!entry) entry = await this.lookupMiss(hash);
-    if (!entry || entry.revoked) return undefined;
-    if (entry.expiresAt !== null && entry.expiresAt <= Date.now()) return undefined;
-    return entry.principal;
+  /**
+   * Resolves a presented key by its digest (`hashKey`); undefined when unknown, revoked or expired.
+   * Answers without a promise when the key is cached.
+   */
+  authenticateDigest(hash: string): Promise<Principal | undefined> | Principal | undefined {
+    const entry = this.byHash.get(hash);
+    if (entry) return usable(entry);
+    return this.lookupMiss(hash).then((missed) => (missed ? usable(missed) : undefined));
   }
 
   private async lookupMiss(hash: string): Promise<CachedKey | undefined> {
@@ -126,4 +125,10 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.misses.delete(row.keyHash);
     return entry;
   }
+}
+
+function usable(entry: CachedKey): Principal | undefined {
+  if (entry.revoked) return undefined;
+  if (entry.expiresAt !== null && entry.expiresAt <= Date.now()) return undefined;
+  return entry.principal;
 }

@@ -1,7 +1,13 @@
 // Validates a JSON body against a class-validator DTO and reports the first problem as an OpenAI-shaped
 // 400 naming the field. Reasons come from a fixed table keyed by constraint, so no value is ever quoted.
 // The original body is passed on untouched: the gateway forwards parameters it does not itself check.
+//
+// Fast path: a DTO may come with a JSON schema that is never looser than its decorators. Ajv compiles it
+// once, and a body it accepts is passed on without class-transformer and class-validator, the costliest
+// step of a chat request's own CPU time. Any other body takes the class-validator path, which still words
+// every error, so answers stay exactly what they were without the schema.
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
+import Ajv, { type SchemaObject, type ValidateFunction } from 'ajv';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { ApiError, type ErrorCode } from './errors';
@@ -60,22 +66,66 @@ export const MAX_BODY_DEPTH = 100;
 
 type Ctor<T> = new () => T;
 
+export interface BodyValidationOptions {
+  /** Unknown fields are refused (class-validator's whitelist + forbidNonWhitelisted). */
+  strict?: boolean;
+  /**
+   * A JSON schema of bodies the DTO certainly accepts: it must never be looser than the decorators (where a
+   * rule is awkward to express, write it stricter; class-validator then decides). With a strict pipe it
+   * needs `additionalProperties: false` on every object the DTO whitelists.
+   */
+  schema?: SchemaObject;
+}
+
+/** Plain JSON checks only: no coercion, defaults or removal, so an accepted body is the body as sent. */
+const ajv = new Ajv({
+  strict: true,
+  allErrors: false,
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+});
+
+/** Compiles a DTO's schema with the pipe's Ajv settings (exported for the schemas' own tests). */
+export function compileBodySchema(schema: SchemaObject): ValidateFunction {
+  return ajv.compile(schema);
+}
+
 @Injectable()
 export class BodyValidationPipe<T extends object> implements PipeTransform<unknown, T> {
+  private readonly strict: boolean;
+  private readonly schema?: ValidateFunction;
+  /** Bodies passed on by the schema alone, without class-validator (read by tests). */
+  acceptedBySchema = 0;
+
   constructor(
     private readonly dto: Ctor<T>,
-    private readonly strict = false,
-  ) {}
+    options: boolean | BodyValidationOptions = false,
+  ) {
+    const { strict = false, schema } = typeof options === 'boolean' ? { strict: options } : options;
+    this.strict = strict;
+    if (schema) this.schema = compileBodySchema(schema);
+  }
 
   transform(value: unknown, _meta?: ArgumentMetadata): T {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ApiError('invalid_request_error', { param: 'body', reason: 'must be a JSON object' }, 'body');
     }
     // class-transformer and JSON.stringify recurse: a body nested thousands deep would overflow the stack.
-    if (nestedDeeperThan(value, MAX_BODY_DEPTH)) {
+    const shape = inspectBody(value, MAX_BODY_DEPTH);
+    if (shape.tooDeep) {
       throw new ApiError('invalid_request_error', { param: 'body', reason: 'is nested too deeply' }, 'body');
     }
-    const instance = plainToInstance(this.dto, value);
+    // Fast path: a body the compiled schema accepts, class-validator would accept too (the schema is never
+    // looser; body-schemas.spec.ts). Everything else goes to class-validator, which words the refusal.
+    if (this.schema && this.schema(value)) {
+      this.acceptedBySchema++;
+      return value as T;
+    }
+    // class-transformer takes a `constructor` key's value for the class of an untyped object and throws (a 500
+    // for a tool parameter named "constructor"), and assigns an own `__proto__` key as the prototype; it
+    // validates a copy with such keys renamed, which keeps them unknown fields.
+    const instance = plainToInstance(this.dto, shape.hasReservedKey ? renameReservedKeys(value) : value);
     const errors = validateSync(instance, {
       whitelist: this.strict,
       forbidNonWhitelisted: this.strict,
@@ -87,17 +137,34 @@ export class BodyValidationPipe<T extends object> implements PipeTransform<unkno
   }
 }
 
-/** Iterative, so the check itself cannot overflow. */
-function nestedDeeperThan(value: object, max: number): boolean {
+/** Whether the body is nested deeper than `max`, and whether any object in it has a reserved key. */
+function inspectBody(value: object, max: number): { tooDeep: boolean; hasReservedKey: boolean } {
+  let hasReservedKey = false;
+  // Iterative, so the check itself cannot overflow.
   const pending: [object, number][] = [[value, 1]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [node, depth] = next;
-    if (depth > max) return true;
+    if (depth > max) return { tooDeep: true, hasReservedKey };
+    if (!hasReservedKey && (Object.hasOwn(node, 'constructor') || Object.hasOwn(node, '__proto__')))
+      hasReservedKey = true;
     for (const child of Object.values(node) as unknown[]) {
       if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
     }
   }
-  return false;
+  return { tooDeep: false, hasReservedKey };
+}
+
+/**
+ * A copy of a JSON value with every `constructor` and `__proto__` key renamed to `(constructor)`,
+ * `(__proto__)` (depth already checked, so recursion is safe).
+ */
+export function renameReservedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(renameReservedKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value))
+    copy[key === 'constructor' || key === '__proto__' ? `(${key})` : key] = renameReservedKeys(child);
+  return copy;
 }
 
 function toApiError(error: ValidationError, parent: string): ApiError {

@@ -147,6 +147,12 @@ export class TelemetryConfig {
 
 export class RedisConfig {
   @IsOptional() @IsString() url?: string | null = null;
+  /**
+   * How often each replica exchanges its rate-limit counts with Redis, in ms. 0: one Redis round trip per
+   * request (exact across replicas, slower); otherwise requests are decided from this replica's counters,
+   * kept in step with every other replica's through Redis at this interval.
+   */
+  @IsInt() @Min(0) @Max(1000) rateLimitSyncMs: number = 20;
 }
 
 /** The YAML document: what operators write and what the fingerprint covers. */

@@ -5,7 +5,7 @@ import { BodyValidationPipe } from '../common/validation.pipe';
 import { ModelRegistry } from '../models/model-registry.service';
 import { AUTO_MODEL, AutoRouter } from './auto-router.service';
 import { ChatCompletionService } from './chat-completion.service';
-import { ChatCompletionDto } from './dto/chat-completion.dto';
+import { ChatCompletionDto, chatCompletionSchema } from './dto/chat-completion.dto';
 
 @Controller('v1')
 @Roles('user', 'admin')
@@ -19,7 +19,8 @@ export class ChatController {
   @Post('chat/completions')
   @HttpCode(200)
   async create(
-    @Body(new BodyValidationPipe(ChatCompletionDto)) body: ChatCompletionDto,
+    @Body(new BodyValidationPipe(ChatCompletionDto, { schema: chatCompletionSchema }))
+    body: ChatCompletionDto,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../auth/roles.decorator';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import { ModelRegistry } from '../models/model-registry.service';
-import { CompletionDto } from './dto/completion.dto';
+import { CompletionDto, completionSchema } from './dto/completion.dto';
 import { generationCall } from './generation-call';
 import { Relay } from './relay.service';
 
@@ -19,7 +19,7 @@ export class CompletionsController {
   @Post('completions')
   @HttpCode(200)
   async create(
-    @Body(new BodyValidationPipe(CompletionDto)) body: CompletionDto,
+    @Body(new BodyValidationPipe(CompletionDto, { schema: completionSchema })) body: CompletionDto,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {

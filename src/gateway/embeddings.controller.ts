@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../auth/roles.decorator';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import { ModelRegistry } from '../models/model-registry.service';
-import { CreateEmbeddingDto } from './dto/create-embedding.dto';
+import { CreateEmbeddingDto, createEmbeddingSchema } from './dto/create-embedding.dto';
 import { embeddingInputs } from './dto/embedding-input';
 import { EmbeddingsService } from './embeddings.service';
 
@@ -18,7 +18,8 @@ export class EmbeddingsController {
   @Post('embeddings')
   @HttpCode(200)
   async create(
-    @Body(new BodyValidationPipe(CreateEmbeddingDto)) body: CreateEmbeddingDto,
+    @Body(new BodyValidationPipe(CreateEmbeddingDto, { schema: createEmbeddingSchema }))
+    body: CreateEmbeddingDto,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {

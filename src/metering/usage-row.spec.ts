@@ -79,12 +79,25 @@ describe('usage rows', () => {
     expect(parseUsageRow('text')).toBeUndefined();
   });
 
-  it('inserts a batch with one statement: one typed array per column', () => {
+  it('inserts a batch with one statement: the rows as one JSON array, typed per column', () => {
     const rows = [toUsageRow(base), toUsageRow({ ...base, requestId: 'req_2' })];
     const params = insertUsageParams(rows);
-    expect(params).toHaveLength(19);
-    expect(params[1]).toEqual(['req_1', 'req_2']);
-    expect(INSERT_USAGE_SQL).toContain('unnest($1::uuid[], $2::varchar[]');
+    expect(params).toHaveLength(1);
+    expect(JSON.parse(params[0])).toEqual(rows);
+    expect(INSERT_USAGE_SQL).toContain('json_to_recordset($1::json) AS row_("id" uuid, "requestId" varchar');
+    expect(INSERT_USAGE_SQL).toContain('SELECT "id", "requestId", "occurredAt"');
     expect(INSERT_USAGE_SQL).toContain('ON CONFLICT (id) DO NOTHING');
+  });
+
+  it('makes text storable: no NUL, no lone surrogate (also where the cut splits a pair)', () => {
+    const row = toUsageRow({
+      ...base,
+      requestId: 'a\u0000b',
+      model: `${'m'.repeat(199)}\u{1F600}`,
+      account: 'x\ud800y',
+    });
+    expect(row.requestId).toBe('ab');
+    expect(row.model).toBe(`${'m'.repeat(199)}\ufffd`);
+    expect(row.account).toBe('x\ufffdy');
   });
 });

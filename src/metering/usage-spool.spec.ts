@@ -132,24 +132,40 @@ describe('UsageSpool', () => {
   });
 
   it('takes over the segments of a killed process its parent has not reaped yet (a zombie)', async () => {
-    // `sleep 0` exits at once; its parent, exec'ed into `sleep 5`, never reaps it.
-    const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+    // The shell starts a long child, then exec's into `sleep`, which never reaps it. The child is killed
+    // only once the exec has happened: killed earlier, the shell itself could still reap it.
+    const parent = spawn('/bin/sh', ['-c', 'sleep 60 & echo $!; exec sleep 30'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
+    let child = 0;
     try {
-      const zombie = Number(
+      child = Number(
         await new Promise<string>((resolve) =>
           parent.stdout.once('data', (d: Buffer) => resolve(d.toString())),
         ),
       );
-      const state = () => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(' ')[2];
-      for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(state()).toBe('Z');
-      writeFileSync(join(dir, segmentName(1, zombie)), lines(rows(1)));
+      const stat = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const waitFor = async (done: () => boolean) => {
+        for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      // /proc/<pid>/stat: "pid (comm) state ..."; after the exec the parent's comm is `sleep`.
+      await waitFor(() => stat(parent.pid!).includes('(sleep)'));
+      expect(stat(parent.pid!)).toContain('(sleep)');
+      process.kill(child, 'SIGKILL');
+      await waitFor(() => stat(child).split(' ')[2] === 'Z');
+      expect(stat(child).split(' ')[2]).toBe('Z');
+      writeFileSync(join(dir, segmentName(1, child)), lines(rows(1)));
       const spool = await open();
       expect(await drainAll(spool)).toEqual(['req_0']);
     } finally {
       parent.kill('SIGKILL');
+      if (child) {
+        try {
+          process.kill(child, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
     }
   });
 

@@ -67,7 +67,7 @@ export class UsageStore {
     }
   }
 
-  private async run(params: unknown[][]): Promise<void> {
+  private async run(params: unknown[]): Promise<void> {
     if (this.busy) throw new UsageStoreBusyError('an earlier usage insert has not settled');
     if (!this.dataSource.isInitialized) throw new Error('the database connection is closed');
     const query = this.dataSource.query(INSERT_USAGE_SQL, params);

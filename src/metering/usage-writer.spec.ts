@@ -7,7 +7,7 @@ import type { RequestMetadata } from '../compliance/request-metadata';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';
-import { INSERT_USAGE_SQL } from './usage-row';
+import { INSERT_USAGE_SQL, type UsageRow } from './usage-row';
 import { USAGE_WRITER_LIMITS, UsageWriter } from './usage-writer';
 
 /**
@@ -25,10 +25,10 @@ class FakeDatabase {
 
   readonly dataSource = {
     isInitialized: true,
-    query: (sql: string, params: unknown[][]) => this.query(sql, params),
+    query: (sql: string, params: [string]) => this.query(sql, params),
   } as unknown as DataSource;
 
-  private async query(sql: string, params: unknown[][]): Promise<unknown> {
+  private async query(sql: string, [json]: [string]): Promise<unknown> {
     expect(sql).toBe(INSERT_USAGE_SQL);
     this.statements++;
     if (this.state === 'failing')
@@ -37,12 +37,11 @@ class FakeDatabase {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       if (this.state === 'hanging') await new Promise<void>((resolve) => this.hung.push(resolve));
-      const [ids, requestIds] = params as [string[], string[]];
-      ids.forEach((id, i) => {
-        if (this.ids.has(id)) return;
+      for (const { id, requestId } of JSON.parse(json) as UsageRow[]) {
+        if (this.ids.has(id)) continue;
         this.ids.add(id);
-        this.requestIds.push(requestIds[i]!);
-      });
+        this.requestIds.push(requestId);
+      }
       return [];
     } finally {
       this.inFlight--;
@@ -148,6 +147,8 @@ describe('UsageWriter', () => {
 
     db.recover();
     await until(() => events.includes('usage_spool_replayed'));
+    // Rows 30-59 may still be in the active segment when the database recovers (it seals on its timer).
+    await until(() => db.requestIds.length === 60);
     expect(db.requestIds).toEqual(range(0, 60));
     expect(await metric('hunze_usage_spool_depth')).toBe(0);
     await until(() => readdirSync(join(dir, 'spool')).length === 0);

@@ -1,24 +1,23 @@
-// OTLP/HTTP JSON exporters for traces and metrics that send through the residency guard. The collector is an
+// OTLP/HTTP JSON export for traces and metrics through the residency guard. The collector is an
 // outbound destination like any upstream: an undici Pool whose connector (compliance/residency-connector.ts)
 // resolves the host once, checks every address against `telemetry.otlpNetworks` (and the declared country for
 // a public address), and connects to exactly the checked address. A refusal opens no socket; it is logged as
 // `residency_violation` with upstream `otlp` and published on residencyEvents, which the audit log records.
-// The SDK's own exporters are not used because they open their own connections past that guard.
+// The SDK's own exporters are not used because they open their own connections past that guard. Spans are
+// written by otlp-span-encoder.ts and posted by span-queue.ts; metrics go through OtlpMetricExporter below.
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
-import { JsonMetricsSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import {
   AggregationTemporality,
   type InstrumentType,
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { Pool } from 'undici';
 import { residencyConnector, residencyEvents, type ResidencyHooks } from '../compliance/residency-connector';
 import type { ResidencyPolicy } from '../compliance/residency-guard';
 import type { AppLogger } from './logger';
-import { SPAN_ATTRIBUTES } from './span-attributes';
 
 export interface OtlpTarget extends ResidencyPolicy {
   /** The collector's base URL (as OTEL_EXPORTER_OTLP_ENDPOINT): signals go to /v1/traces and /v1/metrics. */
@@ -97,55 +96,6 @@ function settle(sending: Promise<void>, done: (result: ExportResult) => void): v
     () => done({ code: ExportResultCode.SUCCESS }),
     (error: Error) => done({ code: ExportResultCode.FAILED, error }),
   );
-}
-
-/** A copy of the span with only allowlisted attributes, no events or links, and no status message. */
-export function sanitiseSpan(span: ReadableSpan): ReadableSpan {
-  const attributes: ReadableSpan['attributes'] = {};
-  for (const [key, value] of Object.entries(span.attributes)) {
-    if (
-      SPAN_ATTRIBUTES.has(key) &&
-      (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
-    )
-      attributes[key] = value;
-  }
-  return {
-    name: span.name,
-    kind: span.kind,
-    spanContext: () => span.spanContext(),
-    parentSpanContext: span.parentSpanContext,
-    startTime: span.startTime,
-    endTime: span.endTime,
-    duration: span.duration,
-    ended: span.ended,
-    resource: span.resource,
-    instrumentationScope: span.instrumentationScope,
-    attributes,
-    events: [],
-    links: [],
-    status: { code: span.status.code },
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  };
-}
-
-export class OtlpTraceExporter implements SpanExporter {
-  constructor(private readonly sender: OtlpSender) {}
-
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    const body = JsonTraceSerializer.serializeRequest(spans.map(sanitiseSpan));
-    if (!body) return done({ code: ExportResultCode.FAILED });
-    settle(this.sender.post('traces', body), done);
-  }
-
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
 }
 
 export class OtlpMetricExporter implements PushMetricExporter {

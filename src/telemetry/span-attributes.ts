@@ -1,7 +1,7 @@
 // The attribute allowlist for spans and OTLP metrics: the request metadata record's fields under `hunze.`,
-// plus the three standard HTTP keys. Exporters drop anything else (span-level sanitising in otlp-exporters.ts).
+// plus the three standard HTTP keys. The span encoder (otlp-span-encoder.ts) writes only these keys.
 import type { Attributes } from '@opentelemetry/api';
-import { METADATA_FIELDS, toMetadata, type RequestMetadata } from '../compliance/request-metadata';
+import { METADATA_FIELDS, type RequestMetadata } from '../compliance/request-metadata';
 
 export const SPAN_ATTRIBUTES: ReadonlySet<string> = new Set([
   ...METADATA_FIELDS.filter((f) => f !== 'time').map((f) => `hunze.${f}`),
@@ -9,17 +9,6 @@ export const SPAN_ATTRIBUTES: ReadonlySet<string> = new Set([
   'http.route',
   'http.response.status_code',
 ]);
-
-export function spanAttributes(record: RequestMetadata): Attributes {
-  const attributes: Attributes = {};
-  for (const [field, value] of Object.entries(toMetadata(record as unknown as Record<string, unknown>))) {
-    if (field !== 'time') attributes[`hunze.${field}`] = value;
-  }
-  attributes['http.request.method'] = record.method;
-  attributes['http.route'] = record.endpoint;
-  attributes['http.response.status_code'] = record.status;
-  return attributes;
-}
 
 /** Low-cardinality metric labels: which model, upstream, endpoint and outcome (never key ids or request ids). */
 export function metricAttributes(record: RequestMetadata): Attributes {

@@ -41,7 +41,7 @@ describe('web console', () => {
   };
   const open = async (section: string) => {
     await page.locator(`#nav a[data-view="${section}"]`).click();
-    await expect(view(section).isVisible()).resolves.toBe(true);
+    await view(section).waitFor({ state: 'visible', timeout: 5_000 });
   };
   const savedText = async (download: Download) => readFileSync(await download.path(), 'utf8');
 
@@ -206,7 +206,7 @@ describe('web console', () => {
     const row = page.locator('#keys-table tbody tr', { hasText: 'console-made' });
     await row.getByRole('button', { name: /^Revoke key console-made/ }).click();
     const dialog = page.locator('#revoke-dialog');
-    expect(await dialog.isVisible()).toBe(true);
+    await dialog.waitFor({ state: 'visible', timeout: 5_000 });
     await page.keyboard.press('Escape'); // cancelling keeps the key
     expect(await dialog.isVisible()).toBe(false);
     expect(await statusWithKey(hunze.baseURL, createdKey)).toBe(200);

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { Client } from 'pg';
 import { FakeVllm } from '../fakes/fake-vllm';
@@ -460,7 +461,12 @@ describe('deploy/ (Ansible) on this machine', () => {
     const before = await backendServers(haproxySocket(), 'hunze');
     const openai = endpoint.openai(key.key);
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await chat(openai)).status);
+    // The replicas exchange their counts through Redis every 20 ms (redis.rateLimitSyncMs): requests spaced
+    // wider than that are held to one limit exactly.
+    for (let i = 0; i < 8; i++) {
+      statuses.push((await chat(openai)).status);
+      await sleep(100);
+    }
     const after = await backendServers(haproxySocket(), 'hunze');
     // Both replicas took part (leastconn alternates between idle servers)...
     for (const port of gatewayPorts) {

@@ -80,6 +80,12 @@ describe('failover across upstreams', () => {
         outcomes.push(await one(client, i % 2 === 0));
         if (!killed && outcomes.length >= total / 4) {
           killed = true;
+          // Hold a's next answers before their first byte, so the kill surely catches some of them
+          // (otherwise every request in flight there may be a stream that had started, and the breaker
+          // then steers all later traffic to b: no failover would be exercised at all).
+          a.mode = 'hang';
+          const arrived = a.requests.length;
+          await waitFor(async () => a.requests.length > arrived, 5_000);
           await a.close(); // destroys every socket, mid-answer ones included
         }
       }
@@ -132,7 +138,14 @@ describe('failover across upstreams', () => {
   it('takes an upstream whose health check fails out of rotation, and back when it recovers', async () => {
     const client = await start({ healthCheck: { intervalSeconds: 0.2, timeoutMs: 500 } });
     a.healthy = false;
-    await waitFor(async () => a.requests.filter((r) => r.path === '/health').length >= 2, 3000);
+    // Out of rotation once Hunze has read a failed probe (a probe that has only arrived may not have).
+    await waitFor(
+      async () =>
+        (await (await fetch(`${hunze!.url}/metrics`)).text()).includes(
+          'hunze_upstream_up{upstream="gpu-a"} 0',
+        ),
+      3000,
+    );
     const before = a.requests.filter((r) => r.method === 'POST').length;
     for (let i = 0; i < 5; i++) {
       await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] });

@@ -35,11 +35,16 @@ const WORDS = 99;
 const TOKENS_PER_REQUEST = WORDS + 1;
 
 let upstream: FakeVllm;
-const appOptions = (redisUrl?: string): TestAppOptions => ({
+/** redis.rateLimitSyncMs: 0 = one Redis round trip per request (exact between replicas); default 20. */
+const EXACT = 0;
+const SYNC_MS = 20;
+const appOptions = (redisUrl?: string, rateLimitSyncMs?: number): TestAppOptions => ({
   upstreams: [{ id: 'vllm-a', baseUrl: upstream.baseUrl }],
   models: [{ id: MODEL, aliases: ['qwen'], upstreams: ['vllm-a'] }],
   redisUrl,
+  rateLimitSyncMs,
 });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Answer {
   status: number;
@@ -99,13 +104,14 @@ afterEach(() => upstream.reset());
 afterAll(() => upstream.close());
 
 describe.each([
-  ['in memory (one instance)', undefined],
-  ['in Redis', REDIS_URL],
-])('limits %s', (_, redisUrl) => {
+  ['in memory (one instance)', undefined, undefined],
+  ['in Redis, one round trip per request', REDIS_URL, EXACT],
+  ['in Redis, exchanged every 20 ms', REDIS_URL, SYNC_MS],
+])('limits %s', (_, redisUrl, rateLimitSyncMs) => {
   let hunze: TestApp;
 
   beforeAll(async () => {
-    hunze = await startTestApp(appOptions(redisUrl));
+    hunze = await startTestApp(appOptions(redisUrl, rateLimitSyncMs));
   });
   afterAll(() => hunze.close());
 
@@ -271,23 +277,33 @@ describe.each([
   });
 });
 
-describePostgres('two instances sharing Redis and one database', () => {
+describePostgres.each([
+  ['one Redis round trip per request', EXACT, 0],
+  ['counts exchanged every 20 ms', SYNC_MS, 5 * SYNC_MS],
+])('two instances sharing Redis and one database (%s)', (_, rateLimitSyncMs, settleMs) => {
   let a: TestApp;
   let b: TestApp;
 
   beforeAll(async () => {
-    a = await startTestApp(appOptions(REDIS_URL));
-    b = await startTestApp({ ...appOptions(REDIS_URL), databaseOf: a });
+    a = await startTestApp(appOptions(REDIS_URL, rateLimitSyncMs));
+    b = await startTestApp({ ...appOptions(REDIS_URL, rateLimitSyncMs), databaseOf: a });
   });
   afterAll(async () => {
     await b?.close();
     await a?.close();
   });
 
+  // In sync mode an instance learns the other's counts at the next exchange, so the test lets one pass.
+  const onEach = async <T>(on: TestApp, send: () => Promise<T>): Promise<T> => {
+    const answer = await send();
+    await sleep(settleMs);
+    return answer;
+  };
+
   it('enforce one requests-per-minute limit between them', async () => {
     const { key } = await a.createKey({ rpm: 4 });
     const statuses: number[] = [];
-    for (const on of [a, b, a, b]) statuses.push((await chat(on, key)).status);
+    for (const on of [a, b, a, b]) statuses.push((await onEach(on, () => chat(on, key))).status);
     expect(statuses).toEqual([200, 200, 200, 200]);
     const fromB = await chat(b, key);
     expect(fromB.status).toBe(429);
@@ -301,11 +317,45 @@ describePostgres('two instances sharing Redis and one database', () => {
     await setAccountLimits(a, account, { monthly_tokens: 150 });
     const onA = await a.createKey({ account });
     const onB = await a.createKey({ account });
-    expect((await chat(a, onA.key)).status).toBe(200);
-    expect((await chat(b, onB.key)).status).toBe(200);
+    expect((await onEach(a, () => chat(a, onA.key))).status).toBe(200);
+    expect((await onEach(b, () => chat(b, onB.key))).status).toBe(200);
     expect((await chat(a, onA.key)).body.error?.code).toBe('quota_exceeded');
     expect((await chat(b, onB.key)).body.error?.code).toBe('quota_exceeded');
   });
+});
+
+describePostgres('two instances exchanging counts every 20 ms, without pauses', () => {
+  it('admit at most one exchange interval of requests over the limit between them', async () => {
+    const a = await startTestApp(appOptions(REDIS_URL, SYNC_MS));
+    const b = await startTestApp({ ...appOptions(REDIS_URL, SYNC_MS), databaseOf: a });
+    try {
+      const { key } = await a.createKey({ rpm: 20 });
+      const admitted = { a: 0, b: 0 };
+      const started = Date.now();
+      // Both instances at once, as fast as they answer, until each has been refused.
+      await Promise.all(
+        (['a', 'b'] as const).map(async (name) => {
+          const on = name === 'a' ? a : b;
+          for (let i = 0; i < 40; i++) {
+            const answer = await chat(on, key);
+            if (answer.status !== 200) break;
+            admitted[name] += 1;
+          }
+        }),
+      );
+      const total = admitted.a + admitted.b;
+      expect(total).toBeGreaterThanOrEqual(20);
+      // Each instance can miss the other's requests of the last interval (and of one exchange in flight).
+      const perInterval = Math.ceil((total / Math.max(1, Date.now() - started)) * 2 * SYNC_MS);
+      expect(total).toBeLessThanOrEqual(20 + Math.max(2, perInterval));
+      await sleep(5 * SYNC_MS);
+      expect((await chat(a, key)).status).toBe(429);
+      expect((await chat(b, key)).status).toBe(429);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  }, 60_000);
 });
 
 describe('when Redis goes away', () => {
@@ -314,7 +364,7 @@ describe('when Redis goes away', () => {
 
   beforeAll(async () => {
     proxy = await TcpProxy.start({ host: '127.0.0.1', port: 6379 });
-    hunze = await startTestApp(appOptions(`redis://127.0.0.1:${proxy.port}`));
+    hunze = await startTestApp(appOptions(`redis://127.0.0.1:${proxy.port}`, EXACT));
   });
   afterAll(async () => {
     await hunze.close();
@@ -365,6 +415,36 @@ describe('when Redis goes away', () => {
     }
     await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', 5000, 100);
   });
+});
+
+describe('when Redis stops answering while counts are exchanged every 20 ms', () => {
+  it('never holds a request for Redis, keeps its local counts, and reports the switch both ways', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 6379 });
+    const hunze = await startTestApp(appOptions(`redis://127.0.0.1:${proxy.port}`, SYNC_MS));
+    try {
+      const { key } = await hunze.createKey({ rpm: 5 });
+      expect((await chat(hunze, key)).status).toBe(200);
+      proxy.pause();
+      const timings: number[] = [];
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        statuses.push((await chat(hunze, key)).status);
+        timings.push(performance.now() - started);
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 429]);
+      expect(Math.max(...timings)).toBeLessThan(100); // the 100 ms command timeout is never on the request path
+      await waitFor(async () => (await readyz(hunze)).rateLimits === 'local (redis unavailable)', 2000, 20);
+      expect(hunze.logLines.filter((l) => l.includes('"evt":"rate_limits_degraded"'))).toHaveLength(1);
+      proxy.resume();
+      await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', 5000, 100);
+      expect((await chat(hunze, key)).status).toBe(429); // what it counted alone still holds
+    } finally {
+      proxy.resume();
+      await hunze.close();
+      await proxy.close();
+    }
+  }, 60_000);
 });
 
 describe('when Redis is down at boot', () => {

@@ -46,6 +46,8 @@ export interface TestAppOptions {
   models: TestModel[];
   bodyLimitMb?: number;
   redisUrl?: string;
+  /** redis.rateLimitSyncMs (the config default when unset). */
+  rateLimitSyncMs?: number;
   /** Reuse another test app's database (two replicas on one Postgres). */
   databaseOf?: TestApp;
   /** A PostgreSQL URL to use as is (e.g. through test/helpers/tcp-proxy.ts); the test owns that database. */
@@ -95,7 +97,7 @@ auth: { adminKey: env:HUNZE_ADMIN_KEY }
 residency: { allowedRegions: [EEA] }
 upstreams:${upstreams}
 models:${models}
-redis: { url: ${options.redisUrl ? JSON.stringify(options.redisUrl) : 'null'} }
+redis: { url: ${options.redisUrl ? JSON.stringify(options.redisUrl) : 'null'}${options.rateLimitSyncMs === undefined ? '' : `, rateLimitSyncMs: ${options.rateLimitSyncMs}`} }
 ${options.extraYaml ?? ''}`;
 }
 

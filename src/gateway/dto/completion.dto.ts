@@ -1,4 +1,5 @@
 // POST /v1/completions (legacy text completions): the fields the gateway checks; the rest pass through.
+import type { SchemaObject } from 'ajv';
 import { Type } from 'class-transformer';
 import {
   IsBoolean,
@@ -14,8 +15,8 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { StreamOptionsDto } from './chat-completion.dto';
-import { IsStringOrStrings } from './validators';
+import { StreamOptionsDto, streamOptionsSchema } from './chat-completion.dto';
+import { IsStringOrStrings, optional, stringOrStringsSchema } from './validators';
 
 const MAX_PROMPTS = 2048;
 
@@ -56,3 +57,45 @@ export class CompletionDto {
   @IsOptional() @IsInt() seed?: number;
   @IsOptional() @IsString() user?: string;
 }
+
+// What the decorators above accept, as a JSON schema (never looser: see BodyValidationPipe). A body it
+// accepts skips class-validator; any other body is checked, and its error worded, by the decorators.
+const tokensSchema: SchemaObject = { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } };
+const promptsSchema = (items: SchemaObject): SchemaObject => ({
+  type: 'array',
+  minItems: 1,
+  maxItems: MAX_PROMPTS,
+  items,
+});
+
+export const completionSchema: SchemaObject = {
+  type: 'object',
+  required: ['model', 'prompt'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    prompt: {
+      anyOf: [
+        { type: 'string' },
+        promptsSchema({ type: 'string' }),
+        promptsSchema({ type: 'integer', minimum: 0 }),
+        promptsSchema(tokensSchema),
+      ],
+    },
+    stream: optional({ type: 'boolean' }),
+    stream_options: streamOptionsSchema,
+    max_tokens: optional({ type: 'integer', minimum: 1 }),
+    temperature: optional({ type: 'number', minimum: 0, maximum: 2 }),
+    top_p: optional({ type: 'number', minimum: 0, maximum: 1 }),
+    n: optional({ type: 'integer', minimum: 1, maximum: 128 }),
+    best_of: optional({ type: 'integer', minimum: 1, maximum: 128 }),
+    stop: optional(stringOrStringsSchema(4)),
+    echo: optional({ type: 'boolean' }),
+    logprobs: optional({ type: 'integer', minimum: 0, maximum: 5 }),
+    suffix: optional({ type: 'string' }),
+    presence_penalty: optional({ type: 'number', minimum: -2, maximum: 2 }),
+    frequency_penalty: optional({ type: 'number', minimum: -2, maximum: 2 }),
+    logit_bias: optional({ type: 'object' }),
+    seed: optional({ type: 'integer' }),
+    user: optional({ type: 'string' }),
+  },
+};

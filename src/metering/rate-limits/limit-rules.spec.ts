@@ -1,5 +1,5 @@
 import {
-  addTokens,
+  advanceClock,
   admit,
   EMPTY_STATE,
   formatDuration,
@@ -81,9 +81,9 @@ describe('admit: requests per minute', () => {
 describe('admit: tokens per minute and the monthly quota', () => {
   it('refuses once the tokens of the last minute reach tpm, until enough have drained', () => {
     const subjects = [key({ tpm: 100 })];
-    let state: SubjectState = { ...EMPTY_STATE, tokenTat: addTokens(0, 100, 60, NOW) };
+    let state: SubjectState = { ...EMPTY_STATE, tokenTat: advanceClock(0, 100, 60, NOW) };
     expect(admit(subjects, [state], NOW).refusal).toBeUndefined();
-    state = { ...state, tokenTat: addTokens(state.tokenTat, 100, 50, NOW) }; // 110 of 100 used
+    state = { ...state, tokenTat: advanceClock(state.tokenTat, 100, 50, NOW) }; // 110 of 100 used
     const refused = admit(subjects, [state], NOW);
     expect(refused.refusal).toMatchObject({ kind: 'tokens', scope: 'key' });
     expect(refused.refusal!.retryAfterMs).toBeCloseTo(6_001, 0); // 10 tokens at 100 a minute

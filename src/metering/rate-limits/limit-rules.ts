@@ -70,9 +70,9 @@ export function admit(subjects: readonly Subject[], states: readonly SubjectStat
   return { refusal, next: after, headers: rateLimitHeaders(subjects, after, now) };
 }
 
-/** The token bucket after a finished request used `tokens`. */
-export function addTokens(tokenTat: number, tpm: number, tokens: number, now: number): number {
-  return Math.max(tokenTat, now) + (tokens * WINDOW_MS) / tpm;
+/** A GCRA clock (request or token) after `count` more requests or tokens, at a limit of `perMinute`. */
+export function advanceClock(tat: number, perMinute: number, count: number, now: number): number {
+  return Math.max(tat, now) + (count * WINDOW_MS) / perMinute;
 }
 
 /** The quota wins (it is not a matter of seconds); otherwise the longest wait. */

@@ -1,7 +1,7 @@
 // This replica's counters, in memory. The only store without Redis; with Redis it keeps counting alongside
 // (and takes in the shared state Redis reports), so a switch to it when Redis fails starts warm.
 import {
-  addTokens,
+  advanceClock,
   admit,
   monthOf,
   monthStart,
@@ -60,7 +60,7 @@ export class LocalLimitStore {
     for (const owner of owners) {
       const state = this.read(owner.scope, owner.id, now);
       state.monthUsed += tokens;
-      if (owner.tpm !== null) state.tokenTat = addTokens(state.tokenTat, owner.tpm, tokens, now);
+      if (owner.tpm !== null) state.tokenTat = advanceClock(state.tokenTat, owner.tpm, tokens, now);
     }
   }
 

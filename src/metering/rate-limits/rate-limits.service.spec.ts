@@ -43,7 +43,7 @@ function database(...results: { id: string; used: string }[][]): DataSource {
   return { query: () => Promise.resolve(results[call++] ?? []) } as unknown as DataSource;
 }
 
-function setup(redisUrl: string | undefined, dataSource = database()) {
+function setup(redisUrl: string | undefined, dataSource = database(), rateLimitSyncMs = 0) {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -52,7 +52,7 @@ function setup(redisUrl: string | undefined, dataSource = database()) {
     },
   });
   const registry = new Registry();
-  const config = { redisUrl } as HunzeConfig;
+  const config = { redisUrl, file: { redis: { rateLimitSyncMs } } } as HunzeConfig;
   const limits = new RateLimits(config, dataSource, new AppLogger('info', sink), {
     registry,
   } as MetricsService);

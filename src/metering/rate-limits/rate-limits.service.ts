@@ -16,10 +16,11 @@ import { AppLogger } from '../../telemetry/logger';
 import { MetricsService } from '../metrics.service';
 import { isLimited, subjectsOf } from './limit-plan';
 import { admit, monthStart, type Admission, type Subject } from './limit-rules';
+import { LimitSync } from './limit-sync';
 import { LocalLimitStore, type TokenOwner } from './local-store';
 import { loadMonthUsage, type MonthUsage } from './month-usage';
 import { RateLimitMetrics } from './rate-limit-metrics';
-import { RedisLimitStore } from './redis-store';
+import { RedisLimitStore, type SyncEntry } from './redis-store';
 
 /** How often a degraded replica pings Redis, and how often queued month tokens go to Redis. */
 const TICK_MS = 1_000;
@@ -30,6 +31,10 @@ export type RateLimitBackend = 'redis' | 'local (redis unavailable)' | 'local';
 export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly local = new LocalLimitStore();
   private readonly redis: RedisLimitStore | undefined;
+  /** redis.rateLimitSyncMs > 0: decisions are local, counts exchanged with Redis every syncMs (limit-sync.ts). */
+  private readonly sync: LimitSync | undefined;
+  private readonly syncMs: number;
+  private syncTimer: NodeJS.Timeout | undefined;
   private redisState: 'connecting' | 'up' | 'down' = 'connecting';
   private readonly metrics: RateLimitMetrics;
   /** Principals are rebuilt when their key reloads, so a plan cached per principal never goes stale. */
@@ -37,6 +42,9 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
   /** The latest plan of each limited key, for its finished requests' tokens. */
   private readonly planByKey = new Map<string, Subject[]>();
   private timer: NodeJS.Timeout | undefined;
+  /** Token charges not yet sent to Redis, by key id (see sendCharges). */
+  private readonly charges = new Map<string, { owners: TokenOwner[]; tokens: number }>();
+  private chargeFlush: NodeJS.Immediate | undefined;
 
   constructor(
     @Inject(HunzeConfig) config: HunzeConfig,
@@ -47,6 +55,8 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
     this.metrics = new RateLimitMetrics(metrics.registry);
     // Connection errors repeat on every reconnect attempt; the switch itself is logged once, in markDown.
     if (config.redisUrl) this.redis = new RedisLimitStore(config.redisUrl, () => undefined);
+    this.syncMs = config.file.redis.rateLimitSyncMs;
+    if (this.redis && this.syncMs > 0) this.sync = new LimitSync(this.local, this.redis);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -56,12 +66,16 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
         (err: unknown) => this.markDown(err),
       );
       this.timer = setInterval(() => void this.tick(), TICK_MS).unref();
+      if (this.sync) this.syncTimer = setInterval(() => void this.exchange(), this.syncMs).unref();
     }
     await this.seedMonths();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.syncTimer);
+    await this.exchange();
+    await this.sendCharges();
     if (this.redis && this.redisIsUp) await this.redis.flushMonthTokens(Date.now()).catch(() => undefined);
     this.redis?.close();
   }
@@ -86,7 +100,12 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
   /** Decides one request and counts it when admitted. Never rejects: a Redis failure falls back to local. */
   admit(plan: Subject[], now = Date.now()): Admission | Promise<Admission> {
     this.planByKey.set(plan[0]!.id, plan);
-    if (!this.redis || !this.redisIsUp) return this.counted(this.local.admit(plan, now));
+    if (!this.redis || !this.redisIsUp || this.sync) {
+      const admission = this.local.admit(plan, now);
+      if (this.sync && !admission.refusal) this.sync.countRequest(plan, now);
+      return this.counted(admission);
+    }
+    if (this.charges.size > 0) void this.sendCharges();
     return this.redis.admit(plan, now).then(
       (states) => {
         const admission = admit(plan, states, now);
@@ -115,10 +134,51 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
     // Unlimited keys' month tokens go in the next batch: no round trip per request, and their counters are
     // right if an account quota is set later in the month.
     if (!plan || !this.redisIsUp) return redis.queueMonthTokens(owners, tokens, now);
-    redis.consume(owners, tokens, now).catch((err: unknown) => {
-      this.markDown(err);
-      redis.queueMonthTokens(owners, tokens, now);
-    });
+    if (this.sync) return this.sync.countTokens(plan, tokens, now);
+    const pending = this.charges.get(record.keyId);
+    if (pending) pending.tokens += tokens;
+    else this.charges.set(record.keyId, { owners, tokens });
+    this.chargeFlush ??= setImmediate(() => void this.sendCharges());
+  }
+
+  /**
+   * Token charges of requests that finished in the same event-loop turn go to Redis together, one script
+   * call per key with their sum. An admission sends the pending charges first, on the same connection, so
+   * it never overtakes a charge this replica has already counted.
+   */
+  private sendCharges(): Promise<unknown> | undefined {
+    if (this.chargeFlush) clearImmediate(this.chargeFlush);
+    this.chargeFlush = undefined;
+    const redis = this.redis;
+    if (!redis || this.charges.size === 0) return undefined;
+    const now = Date.now();
+    const sent = [...this.charges.values()].map(({ owners, tokens }) =>
+      redis.consume(owners, tokens, now).catch((err: unknown) => {
+        this.markDown(err);
+        redis.queueMonthTokens(owners, tokens, now);
+      }),
+    );
+    this.charges.clear();
+    return Promise.all(sent);
+  }
+
+  /** One exchange of counts with Redis (sync mode). While Redis is down, minute counts are dropped and month
+   * tokens wait in the month queue, as in the per-request mode. */
+  private async exchange(): Promise<void> {
+    const sync = this.sync;
+    if (!sync) return;
+    const now = Date.now();
+    if (!this.redisIsUp) return this.requeueMonthTokens(sync.drain(now), now);
+    const { failed, error } = await sync.exchange(now);
+    if (error === undefined) return;
+    this.markDown(error);
+    this.requeueMonthTokens(failed, now);
+  }
+
+  private requeueMonthTokens(entries: readonly SyncEntry[], now: number): void {
+    for (const { subject, tokens } of entries)
+      if (tokens > 0)
+        this.redis!.queueMonthTokens([{ scope: subject.scope, id: subject.id, tpm: null }], tokens, now);
   }
 
   private counted(admission: Admission): Admission {

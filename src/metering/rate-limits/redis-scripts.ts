@@ -61,6 +61,45 @@ return 1
 `;
 
 /**
+ * KEYS: per subject its request, token and month key. ARGV: now, window, month expiry (unix seconds), then
+ * per subject rpm, tpm (0 = none), requests and tokens this replica counted since its last sync. Adds those
+ * and returns per subject the shared state after them (request time, token time, month tokens): how a
+ * replica that decides locally (redis.rateLimitSyncMs > 0) learns what every other replica counted.
+ */
+export const SYNC = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS / 3 do
+  local rpm = tonumber(ARGV[4 * i])
+  local tpm = tonumber(ARGV[4 * i + 1])
+  local requests = tonumber(ARGV[4 * i + 2])
+  local tokens = tonumber(ARGV[4 * i + 3])
+  local reqTat = tonumber(redis.call('GET', KEYS[3 * i - 2]) or '0')
+  if rpm > 0 and requests > 0 then
+    reqTat = math.max(reqTat, now) + requests * window / rpm
+    redis.call('SET', KEYS[3 * i - 2], string.format('%.17g', reqTat), 'PX', math.ceil(reqTat - now) + 1000)
+  end
+  local tokTat = tonumber(redis.call('GET', KEYS[3 * i - 1]) or '0')
+  if tpm > 0 and tokens > 0 then
+    tokTat = math.max(tokTat, now) + tokens * window / tpm
+    redis.call('SET', KEYS[3 * i - 1], string.format('%.17g', tokTat), 'PX', math.ceil(tokTat - now) + 1000)
+  end
+  local used
+  if tokens > 0 then
+    used = redis.call('INCRBY', KEYS[3 * i], tokens)
+    redis.call('EXPIREAT', KEYS[3 * i], ARGV[3])
+  else
+    used = tonumber(redis.call('GET', KEYS[3 * i]) or '0')
+  end
+  out[3 * i - 2] = string.format('%.17g', reqTat)
+  out[3 * i - 1] = string.format('%.17g', tokTat)
+  out[3 * i] = string.format('%.0f', used)
+end
+return out
+`;
+
+/**
  * KEYS: month keys. ARGV: month expiry (unix seconds), then one count per key. Raises each counter to at
  * least its count (seeding: replicas booting at once agree, and a running count is never lowered).
  * Returns the resulting counts.

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// The throughput floor for a Node.js gateway on this machine: one Fastify route that parses the chat body,
+// relays it to the upstream with an undici Pool and sends the answer back; nothing else (no auth, limits,
+// metering, log, tracing). Not a system under test: the bench reports it beside "direct" so a reader can
+// see how much of the "40 % of direct" target any gateway of this kind can reach here.
+// Usage (the bench starts it): node scripts/bench/floor-relay.js <upstream base URL, e.g. http://127.0.0.1:p/v1>
+'use strict';
+const Fastify = require('fastify');
+const { Pool } = require('undici');
+
+const upstream = new URL(process.argv[2]);
+const pool = new Pool(upstream.origin, { connections: 128 });
+const app = Fastify({ logger: false });
+
+app.post('/v1/chat/completions', async (req, reply) => {
+  const answer = await pool.request({
+    method: 'POST',
+    path: `${upstream.pathname}/chat/completions`,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(req.body),
+  });
+  const text = await answer.body.text();
+  return reply.code(answer.statusCode).header('content-type', 'application/json').send(text);
+});
+
+app.listen({ port: 0, host: '127.0.0.1' }).then((url) => process.stdout.write(`listening ${url}\n`));
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
