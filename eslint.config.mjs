@@ -13,6 +13,7 @@ export default tseslint.config(
       'coverage/',
       'jest.config.js',
       'test/summary-reporter.js',
+      'test/setup/*.js',
       'eslint.config.mjs',
       'scripts/',
     ],

@@ -1,11 +1,23 @@
 // Two runs of the e2e suite: against real PostgreSQL (DATABASE_URL) and against embedded PGlite.
-// Unit specs run once. test/summary-reporter.js prints the closing "N passed, N failed" line CI reads.
+// Unit specs run once. test/summary-reporter.js prints the failures and the closing "N passed, N failed" line
+// CI reads.
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
-const base = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+const base = {
+  // Node's, plus stopping what a file started but could not stop (a hook that failed or timed out).
+  testEnvironment: '<rootDir>/test/setup/environment.js',
+  transform,
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 
 module.exports = {
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
-  testTimeout: 30000,
+  // Tests wait on events, not clocks; this is the bound for a machine that other work loads heavily, and it
+  // applies to hooks too (starting an app on PGlite took over 30 s beside other work).
+  testTimeout: 120_000,
+  // The run ends by itself after any failure: leftover apps are stopped per file (test/setup/environment.js),
+  // leftover child processes at the end (test/setup/global-teardown.js), and nothing can keep Jest waiting.
+  forceExit: true,
+  globalTeardown: '<rootDir>/test/setup/global-teardown.js',
   projects: [
     {
       ...base,

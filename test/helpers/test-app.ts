@@ -14,6 +14,7 @@ import { parseConfig } from '../../src/config/config.loader';
 import type { HunzeConfig } from '../../src/config/hunze-config';
 import { createApp } from '../../src/main';
 import { AppLogger } from '../../src/telemetry/logger';
+import { trackLeftover } from './leftovers';
 
 export const ADMIN_KEY = 'test-break-glass-admin-key-0123456789';
 export const usingPostgres = () => process.env.HUNZE_TEST_DB === 'postgres';
@@ -160,8 +161,24 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     },
   });
   const logger = new AppLogger('info', sink);
-  const app = await createApp({ config, logger });
-  await app.listen(0, '127.0.0.1');
+  // The stop is on record before the start is awaited: a start that passes the hook's timeout still
+  // completes later, and must then be closed by someone.
+  const starting = (async () => {
+    const app = await createApp({ config, logger });
+    await app.listen(0, '127.0.0.1');
+    return app;
+  })();
+  const close = trackLeftover('test app', async () => {
+    const app = await starting.catch(() => undefined);
+    await app?.close();
+    logger.flush();
+    await dropDatabase();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const app = await starting.catch(async (error: unknown) => {
+    await close();
+    throw error;
+  });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
     app,
@@ -174,12 +191,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       const created = await app.get(KeysService).create({ name: 'test', ...dto });
       return { id: created.id, key: created.key };
     },
-    async close() {
-      await app.close();
-      logger.flush();
-      await dropDatabase();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    close,
   };
 }
 
