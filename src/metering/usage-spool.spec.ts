@@ -134,7 +134,8 @@ describe('UsageSpool', () => {
   it('takes over the segments of a killed process its parent has not reaped yet (a zombie)', async () => {
     // The shell starts a long child, then exec's into `sleep`, which never reaps it. The child is killed
     // only once the exec has happened: killed earlier, the shell itself could still reap it.
-    const parent = spawn('/bin/sh', ['-c', 'sleep 60 & echo $!; exec sleep 30'], {
+    // Both sleep far longer than the test waits: the parent must not exit (and its zombie be reaped) first.
+    const parent = spawn('/bin/sh', ['-c', 'sleep 600 & echo $!; exec sleep 600'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let child = 0;
@@ -146,7 +147,8 @@ describe('UsageSpool', () => {
       );
       const stat = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8');
       const waitFor = async (done: () => boolean) => {
-        for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+        const deadline = Date.now() + 30_000; // a loaded machine may take seconds to run the shell's exec
+        while (Date.now() < deadline && !done()) await new Promise((r) => setTimeout(r, 10));
       };
       // /proc/<pid>/stat: "pid (comm) state ..."; after the exec the parent's comm is `sleep`.
       await waitFor(() => stat(parent.pid!).includes('(sleep)'));

@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import type { RequestMetadata } from '../compliance/request-metadata';
 import type { HunzeConfig } from '../config/hunze-config';
@@ -69,11 +70,12 @@ function record(i: number): RequestMetadata {
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `req_${from + i}`);
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+/** Polls with the real clock (node:timers/promises), also while a test fakes the global setTimeout. */
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const start = Date.now();
   while (!(await check())) {
     if (Date.now() - start > timeoutMs) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
   }
 }
 
@@ -114,6 +116,7 @@ describe('UsageWriter', () => {
   }
 
   afterEach(async () => {
+    jest.useRealTimers();
     db.recover();
     await writer.onApplicationShutdown();
     Object.assign(USAGE_WRITER_LIMITS, defaults);
@@ -124,14 +127,31 @@ describe('UsageWriter', () => {
     (await metrics.registry.getSingleMetric(name)!.get()).values[0]?.value;
 
   it('writes full batches at once, one statement each, and the rest after the flush interval', async () => {
+    // Only setTimeout is faked, so the flush interval passes when the test says, however slow the machine:
+    // the full batches must go out without it, the rest only once it has passed.
+    jest.useFakeTimers({
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'clearImmediate',
+        'queueMicrotask',
+        'Date',
+        'hrtime',
+        'performance',
+      ],
+    });
     for (let i = 0; i < 2_500; i++) writer.enqueue(record(i));
-    await until(() => db.requestIds.length === 2_000);
+    // The counter moves when the insert's promise settles, a tick after the rows reached the database.
+    await until(async () => ((await metric('hunze_usage_records_written_total')) as number) >= 2_000);
     expect(db.statements).toBe(2);
-    await until(() => db.requestIds.length === 2_500);
+    expect(db.requestIds).toEqual(range(0, 2_000));
+    jest.advanceTimersByTime(USAGE_WRITER_LIMITS.flushIntervalMs - 1);
+    expect(writer['spool']!.head).toBeUndefined(); // the rest is not sealed before the interval
+    jest.advanceTimersByTime(1);
+    expect(writer['spool']!.head?.records).toBe(500);
+    await until(async () => ((await metric('hunze_usage_records_written_total')) as number) >= 2_500);
     expect(db.statements).toBe(3);
     expect(db.requestIds).toEqual(range(0, 2_500));
-    // The counter moves when the insert's promise settles, a tick after the rows reached the database.
-    await until(async () => (await metric('hunze_usage_records_written_total')) === 2_500);
   });
 
   it('spools while the database refuses, then replays in order and writes directly again', async () => {
@@ -165,7 +185,9 @@ describe('UsageWriter', () => {
     await until(() => events.includes('usage_spooling_started'));
     for (let i = 10; i < 20; i++) writer.enqueue(record(i));
     await until(() => writer['spool']!.depth === 20);
-    await new Promise((r) => setTimeout(r, 200)); // several replay attempts while the first query hangs
+    // Several replay attempts while the first query hangs (each is a call of the pump).
+    const attempts = jest.spyOn(writer as unknown as { pump(): void }, 'pump');
+    await until(() => attempts.mock.calls.length >= 4);
     expect(db.maxInFlight).toBe(1);
 
     db.recover(); // the hung insert commits late; the replay inserts the same rows again

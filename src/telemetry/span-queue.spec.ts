@@ -6,7 +6,6 @@ import { SpanQueue, type SpanQueueOptions } from './span-queue';
 
 const encoder = new OtlpSpanEncoder(resourceFromAttributes({ 'service.name': 'hunze' }));
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function record(i: number): RequestMetadata {
   return {
@@ -104,14 +103,23 @@ describe('SpanQueue', () => {
   });
 
   it('exports a partial batch when the interval has passed', async () => {
-    const { queue, batches } = harness({ intervalMs: 20 });
-    queue.add(record(0));
-    queue.add(record(1));
-    await tick();
-    expect(batches).toEqual([]);
-    await sleep(60);
-    expect(batches).toEqual([['req_0', 'req_1']]);
-    await queue.shutdown();
+    // Only setTimeout is faked: the interval passes when the test says, not when a loaded machine gets to it.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'queueMicrotask'] });
+    try {
+      const { queue, batches } = harness({ intervalMs: 20 });
+      queue.add(record(0));
+      queue.add(record(1));
+      await tick();
+      jest.advanceTimersByTime(19);
+      await tick();
+      expect(batches).toEqual([]);
+      jest.advanceTimersByTime(1);
+      await tick();
+      expect(batches).toEqual([['req_0', 'req_1']]);
+      await queue.shutdown();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('keeps one export in flight, queues at most maxQueueSize and logs how many it dropped', async () => {

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/cli';
+import { trackLeftover } from '../helpers/leftovers';
 
 export const DEPLOY_DIR = join(REPO_ROOT, 'deploy');
 
@@ -21,7 +22,22 @@ export interface RecapLine {
   skipped: number;
 }
 
-/** Runs a command to completion with stdout and stderr merged; SIGKILL (and a rejection) after `timeoutMs`. */
+/** Commands still running, by the stop that ends each (its whole process group). */
+const running = new Set<() => Promise<void>>();
+
+/**
+ * Ends every command still running (Ansible and the workers it forked), before a test's cleanup reads the
+ * pidfiles of what Ansible started: a run cut short must not start a replica after that.
+ */
+export async function stopRunningCommands(): Promise<void> {
+  await Promise.all([...running].map((stop) => stop()));
+}
+
+/**
+ * Runs a command to completion with stdout and stderr merged; SIGKILL (and a rejection) after `timeoutMs`.
+ * It runs in a process group of its own, so a kill also ends the processes it forked; its stop is on record
+ * (test/helpers/leftovers.ts) until it exited, for a hook that times out while it runs.
+ */
 export function runCommand(
   command: string,
   args: string[],
@@ -32,13 +48,32 @@ export function runCommand(
     cwd: options.cwd ?? DEPLOY_DIR,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const exited = new Promise<void>((done) => {
+    child.once('exit', () => done());
+    child.once('error', () => done());
+  });
+  const kill = () => {
+    try {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+        process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+  };
+  const stop = trackLeftover(`${command} ${args.join(' ')}`, async () => {
+    kill();
+    await exited;
+  });
+  running.add(stop);
+  void exited.then(() => (running.delete(stop), stop()));
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      kill();
       reject(new Error(`${command} ${args.join(' ')} took longer than ${options.timeoutMs} ms:\n${output}`));
     }, options.timeoutMs);
     child.once('error', (err) => {

@@ -24,17 +24,34 @@ export function selfSignedCertificate(dir: string): { ca: string; pem: string } 
   return { ca, pem };
 }
 
-/** Ports free on 127.0.0.1 right now (bound to port 0, then released). */
+/**
+ * Ports free on 127.0.0.1 now, for processes Ansible starts (HAProxy's config and the replicas need numbers
+ * before they run, so listen(0) is no option). Taken below the kernel's ephemeral range: listen(0) and every
+ * outgoing connection on this machine draw from that range, so a port found free there can be taken before
+ * its process binds it; below it, only a listener that names the port can.
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = createServer();
-      return new Promise<typeof server>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-    }),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  const high = Math.min(ephemeralLow ?? 32_768, 32_768);
+  const low = Math.min(20_000, high - 1_000);
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries >= 200) throw new Error(`found only ${ports.length} free ports in ${low}-${high - 1}`);
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (!ports.includes(port) && (await isFree(port))) ports.push(port);
+  }
   return ports;
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 export class PublicEndpoint {
@@ -101,7 +118,7 @@ export class PublicEndpoint {
         socket.destroy();
         resolve(outcome);
       };
-      socket.setTimeout(3_000, () => done('timeout'));
+      socket.setTimeout(30_000, () => done('timeout'));
       socket.once('secureConnect', () =>
         done(`ok ${socket.getProtocol()} ${socket.getCipher().standardName}`),
       );

@@ -225,12 +225,16 @@ describe('audit log', () => {
     } as const;
     for (let i = 0; i < 3; i++) residencyEvents.publish(refusal);
     residencyEvents.publish({ ...refusal, address: '192.0.2.8' });
-    await waitFor(async () => (await events('&action=residency.violation')).length >= 2, 5000);
-    await new Promise((r) => setTimeout(r, 100)); // no third row arrives late
+    // Appends run one at a time in the order published: once this last one is in, a row for any repeat
+    // before it would be too.
+    residencyEvents.publish({ ...refusal, address: '192.0.2.9' });
+    const last = (rows: AuditRow[]) => rows.some((r) => r.details.address === '192.0.2.9');
+    await waitFor(async () => last(await events('&action=residency.violation')), 30_000);
     const rows = await events('&action=residency.violation');
     expect(rows.map((r) => [r.actor, r.target, r.details])).toEqual([
       ['system', 'vllm-a', { reason: 'outside_networks', family: 4, address: '192.0.2.7' }],
       ['system', 'vllm-a', { reason: 'outside_networks', family: 4, address: '192.0.2.8' }],
+      ['system', 'vllm-a', { reason: 'outside_networks', family: 4, address: '192.0.2.9' }],
     ]);
     expect((await verify()).valid).toBe(true);
   });

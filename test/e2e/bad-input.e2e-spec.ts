@@ -271,6 +271,6 @@ async function expectCleanError(
   expect(requestId).toMatch(GENERATED_REQUEST_ID);
   expectNoEcho(res, secret);
   // The metadata record is written when the response closes; wait for it before searching the log.
-  if (!tc.unrouted) await waitFor(async () => app.logLines.some((l) => l.includes(requestId!)), 2000);
+  if (!tc.unrouted) await waitFor(async () => app.logLines.some((l) => l.includes(requestId!)), 30_000);
   expect(app.logLines.join('\n')).not.toContain(secret);
 }

@@ -19,7 +19,7 @@ import { FakeVllm } from '../fakes/fake-vllm';
 import { FakeWhisperx } from '../fakes/fake-whisperx';
 import { filesUnder, findLeaks } from '../helpers/canary';
 import { startServe, type ServeChild } from '../helpers/cli';
-import { configYaml, freshPostgresDatabase, usingPostgres } from '../helpers/test-app';
+import { configYaml, freshPostgresDatabase, usingPostgres, waitFor } from '../helpers/test-app';
 
 const CHAT = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const EMBED = 'BAAI/bge-m3';
@@ -121,7 +121,7 @@ describe('metadata only: the canary never leaves the request', () => {
       expect(res.status).toBe(201);
       userKeys[`${role} key`] = ((await res.json()) as { key: string }).key;
     }
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await server?.stop();
@@ -151,6 +151,12 @@ describe('metadata only: the canary never leaves the request', () => {
     return res;
   }
   const json = (value: unknown) => JSON.stringify(value);
+  /** The server's metadata records of finished requests, one line each on its stdout. */
+  const requestRecords = () =>
+    server!
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"evt":"request"'));
 
   const chatBody = (extra: Record<string, unknown> = {}) => ({
     model: 'qwen',
@@ -328,8 +334,9 @@ describe('metadata only: the canary never leaves the request', () => {
     await reader.read();
     abort.abort();
     await reader.read().catch(() => undefined);
-    // A client that gives up before the upstream answered at all.
+    // A client that gives up before the upstream answered at all: once the request has reached the upstream.
     vllm.mode = 'hang';
+    const reachedUpstream = vllm.requests.length;
     const early = new AbortController();
     const hanging = fetch(`${server!.url}/v1/chat/completions`, {
       method: 'POST',
@@ -337,12 +344,13 @@ describe('metadata only: the canary never leaves the request', () => {
       body: json(chatBody()),
       signal: early.signal,
     }).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(async () => vllm.requests.length > reachedUpstream, 30_000);
     early.abort();
     await hanging;
+    // The gateway noticed both aborts: it recorded both requests (a record is written when a request ends).
+    await waitFor(async () => requestRecords().length >= sent.length + 2, 30_000);
     vllm.mode = 'ok';
     vllm.chunkDelayMs = 0;
-    await new Promise((r) => setTimeout(r, 300)); // the gateway notices the aborts and records them
 
     // GET /admin/v1/config: admin and DPO see secrets only as their env: references.
     for (const role of ['admin', 'dpo'] as const) {
@@ -397,11 +405,7 @@ describe('metadata only: the canary never leaves the request', () => {
     if (!database) expect(Object.keys(haystacks).length).toBeGreaterThan(10); // PGlite's data files
 
     // The server saw and recorded every request (so the logs were searched where the canary would be).
-    const records = server!
-      .stdout()
-      .split('\n')
-      .filter((l) => l.includes('"evt":"request"'));
-    expect(records.length).toBeGreaterThanOrEqual(sent.length);
+    expect(requestRecords().length).toBeGreaterThanOrEqual(sent.length + 2);
     // Every path ended the way it was meant to (the error paths really were error paths).
     const statuses = Object.fromEntries(sent.map((r) => [r.what, r.status]));
     for (const [what, status] of Object.entries(statuses)) {
@@ -426,5 +430,5 @@ describe('metadata only: the canary never leaves the request', () => {
     );
     expect(findLeaks({ 'key name': 'canary-test-user' }, stored)).not.toEqual([]);
     expect(findLeaks({ canary: CANARY, ...SECRETS, ...userKeys }, haystacks)).toEqual([]);
-  }, 120_000);
+  });
 });

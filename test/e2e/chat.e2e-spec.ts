@@ -1,6 +1,7 @@
 // Chat completions through a real Hunze, with the official openai SDK as the client and a fake vLLM upstream.
 import OpenAI from 'openai';
 import { FakeVllm } from '../fakes/fake-vllm';
+import { startHangingServer, until } from '../helpers/raw-http';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
@@ -87,26 +88,24 @@ describe('POST /v1/chat/completions', () => {
   });
 
   it("streams chunks as they arrive and hides the usage chunk it asked for on the client's behalf", async () => {
-    upstream.chunkDelayMs = 30;
-    const stream = await client.chat.completions.create({
-      model: MODEL,
-      messages: [{ role: 'user', content: 'stream to me' }],
-      stream: true,
-    });
-    const arrivals: number[] = [];
+    upstream.chunkDelayMs = 100; // the upstream takes ~1 s for the whole stream (well under the idle timeout)
+    const { data: stream, request_id } = await client.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'stream to me' }], stream: true })
+      .withResponse();
+    let upstreamStillSending: boolean | undefined;
     let text = '';
     let usageSeen = false;
     for await (const chunk of stream) {
-      arrivals.push(Date.now());
+      upstreamStillSending ??= upstream.inFlight === 1;
       text += chunk.choices[0]?.delta.content ?? '';
       if (chunk.usage) usageSeen = true;
     }
     expect(text).toBe('Hello from the fake vLLM server.');
     expect(usageSeen).toBe(false);
-    // Relayed as they arrived: the first chunk came well before the last (no buffering).
-    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(100);
+    // Relayed as they arrived (no buffering): the first chunk was here before the upstream had finished.
+    expect(upstreamStillSending).toBe(true);
     expect(upstream.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
-    await expectMetered(hunze, { promptTokens: 3, completionTokens: 6 });
+    await expectMetered(hunze, request_id, { promptTokens: 3, completionTokens: 6 });
   });
 
   it('hands the usage chunk to a client that asked for it', async () => {
@@ -170,23 +169,25 @@ describe('POST /v1/chat/completions', () => {
     'ends a stream that fails midway (%s) with an error event, never a stream that looks complete',
     async (mode) => {
       upstream.mode = mode;
-      const stream = await client.chat.completions.create({
-        model: MODEL,
-        messages: [{ role: 'user', content: 'hi' }],
-        stream: true,
-      });
+      const { data: stream, request_id } = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true })
+        .withResponse();
       let text = '';
       const consume = async () => {
         for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
       };
       await expect(consume()).rejects.toThrow();
       expect(text.length).toBeGreaterThan(0);
-      await expectMetered(hunze, { errorCode: 'upstream_error', orCode: 'upstream_connection_failed' });
+      await expectMetered(hunze, request_id, {
+        errorCode: 'upstream_error',
+        orCode: 'upstream_connection_failed',
+      });
     },
   );
 
   it('fails a stream whose upstream stalls between chunks with an error event', async () => {
-    upstream.chunkDelayMs = 2500; // above the 1.5 s idle timeout
+    // Far above the 1.5 s idle timeout: the stall is unmistakable however late the timers fire.
+    upstream.chunkDelayMs = 10_000;
     const stream = await client.chat.completions.create({
       model: MODEL,
       messages: [{ role: 'user', content: 'hi' }],
@@ -203,46 +204,53 @@ describe('POST /v1/chat/completions', () => {
       upstream.reset();
       upstream.mode = stream ? 'ok' : 'hang';
       upstream.chunkDelayMs = stream ? 2000 : 0;
-      const controller = new AbortController();
-      const pending = client.chat.completions
-        .create(
-          { model: MODEL, messages: [{ role: 'user', content: 'long' }], stream },
-          { signal: controller.signal },
-        )
-        .then(async (s) => {
-          if (stream) for await (const c of s as AsyncIterable<unknown>) void c;
-        })
-        .catch(() => undefined);
-      await waitUntil(() => upstream.inFlight === 1);
-      await new Promise((r) => setTimeout(r, stream ? 100 : 50));
-      const abortedAt = Date.now();
-      controller.abort();
-      await pending;
-      await waitUntil(() => upstream.aborted.length === 1);
-      expect(upstream.aborted[0]!.at - abortedAt).toBeLessThan(100);
+      // Cancelled by the same signal: its server notices the client leaving in what this machine needs
+      // right now, and the upstream must see the abort within 100 ms on top of that.
+      const control = await startHangingServer();
+      try {
+        const controller = new AbortController();
+        const controlRequest = fetch(control.url, { method: 'POST', signal: controller.signal }).catch(
+          () => undefined,
+        );
+        let firstChunk = false;
+        const pending = client.chat.completions
+          .create(
+            { model: MODEL, messages: [{ role: 'user', content: 'long' }], stream },
+            { signal: controller.signal },
+          )
+          .then(async (s) => {
+            if (stream) for await (const c of s as AsyncIterable<unknown>) firstChunk = !!c;
+          })
+          .catch(() => undefined);
+        // The request is upstream (and, streaming, the client is reading it) before the client leaves.
+        await until(() => control.arrived === 1 && upstream.requests.length === 1 && (!stream || firstChunk));
+        const abortedAt = Date.now();
+        controller.abort();
+        await Promise.all([pending, controlRequest]);
+        await until(() => upstream.aborted.length === 1 && control.closedAt.length === 1);
+        const controlMs = control.closedAt[0]! - abortedAt;
+        expect(upstream.aborted[0]!.at - abortedAt).toBeLessThan(controlMs + 100);
+      } finally {
+        await control.close();
+      }
     }
   });
 });
 
-async function waitUntil(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** The last chat request's metadata record reached the log with the expected numbers. */
+/** The request's metadata record reached the log with the expected numbers. */
 async function expectMetered(
   hunze: TestApp,
+  requestId: string | null,
   expected: { promptTokens?: number; completionTokens?: number; errorCode?: string; orCode?: string },
 ): Promise<void> {
-  await waitUntil(() => hunze.logLines.some((l) => l.includes('"endpoint":"/v1/chat/completions"')));
-  await new Promise((r) => setTimeout(r, 50));
-  const records = hunze.logLines
-    .filter((l) => l.includes('"evt":"request"'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const last = records.filter((r) => r.endpoint === '/v1/chat/completions').at(-1)!;
+  const record = () =>
+    hunze.logLines
+      .filter((l) => l.includes('"evt":"request"') && l.includes(`"requestId":"${requestId}"`))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)[0];
+  // Written as the last bytes go out: a client may have thrown on a stream's error event before that.
+  await until(() => record() !== undefined);
+  const last = record()!;
+  expect(last.endpoint).toBe('/v1/chat/completions');
   if (expected.promptTokens !== undefined) expect(last.promptTokens).toBe(expected.promptTokens);
   if (expected.completionTokens !== undefined) expect(last.completionTokens).toBe(expected.completionTokens);
   if (expected.errorCode) expect([expected.errorCode, expected.orCode]).toContain(last.errorCode);

@@ -73,7 +73,7 @@ describe('failover across upstreams', () => {
     const outcomes: Outcome[] = [];
     let next = 0;
     let killed = false;
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 90_000;
     const worker = async () => {
       while (next < total && Date.now() < deadline) {
         const i = next++;
@@ -85,7 +85,7 @@ describe('failover across upstreams', () => {
           // then steers all later traffic to b: no failover would be exercised at all).
           a.mode = 'hang';
           const arrived = a.requests.length;
-          await waitFor(async () => a.requests.length > arrived, 5_000);
+          await waitFor(async () => a.requests.length > arrived, 30_000);
           await a.close(); // destroys every socket, mid-answer ones included
         }
       }
@@ -124,7 +124,8 @@ describe('failover across upstreams', () => {
 
   it('opens the circuit after consecutive failures and stops sending to that upstream', async () => {
     a.mode = 'reset';
-    const client = await start({ circuitBreaker: { failures: 3, openSeconds: 30 } });
+    // Open for an hour: however slowly the 12 requests go, the circuit never half-opens during the test.
+    const client = await start({ circuitBreaker: { failures: 3, openSeconds: 3600 } });
     for (let i = 0; i < 12; i++) {
       await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] });
     }
@@ -144,7 +145,7 @@ describe('failover across upstreams', () => {
         (await (await fetch(`${hunze!.url}/metrics`)).text()).includes(
           'hunze_upstream_up{upstream="gpu-a"} 0',
         ),
-      3000,
+      30_000,
     );
     const before = a.requests.filter((r) => r.method === 'POST').length;
     for (let i = 0; i < 5; i++) {
@@ -157,21 +158,29 @@ describe('failover across upstreams', () => {
         await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] });
         return a.requests.some((r) => r.method === 'POST');
       },
-      3000,
+      30_000,
       100,
     );
   });
 
   it('sends concurrent requests to the upstream with fewest in flight (the slow one gets fewer)', async () => {
-    a.firstByteDelayMs = 200;
-    const client = await start();
-    await Promise.all(
-      Array.from({ length: 10 }, () =>
-        client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }),
-      ),
-    );
-    expect(a.requests.length + b.requests.length).toBe(10);
-    expect(a.requests.length).toBeGreaterThanOrEqual(1);
-    expect(b.requests.length).toBeGreaterThan(a.requests.length);
+    // a holds its answer until the test is done, b answers at once. Sent all at once, the split would depend
+    // on how fast b answers compared with how fast requests arrive; here a has one in flight throughout.
+    a.firstByteDelayMs = 60_000;
+    const client = await start({ timeouts: { firstByteMs: 120_000 } });
+    const ask = (signal?: AbortSignal) =>
+      client.chat.completions.create(
+        { model: MODEL, messages: [{ role: 'user', content: 'x' }] },
+        { signal },
+      );
+    const held = new AbortController();
+    const slow = ask(held.signal).catch(() => undefined); // nothing in flight anywhere: gpu-a, listed first
+    await waitFor(async () => a.requests.length === 1, 30_000);
+    for (let i = 0; i < 9; i++) await ask();
+    expect(a.inFlight).toBe(1);
+    held.abort();
+    await slow;
+    expect(a.requests).toHaveLength(1);
+    expect(b.requests).toHaveLength(9);
   });
 });

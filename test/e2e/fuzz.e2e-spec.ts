@@ -9,7 +9,8 @@ import { startTestApp, type TestApp } from '../helpers/test-app';
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 /** Every string the fuzzer sends carries this tag, so an echo of input shows up in an answer. */
 const TAG = 'CNRY';
-const RUN_LIMIT = { interruptAfterTimeLimit: 20_000 };
+/** Stops a property early (not a failure) on a machine so loaded that the runs would outlast the test. */
+const RUN_LIMIT = { interruptAfterTimeLimit: 60_000 };
 
 const tagged = fc.string({ maxLength: 12 }).map((s) => `${TAG}${s}`);
 const json = fc.jsonValue({ maxDepth: 3 }).map(tagStrings);
@@ -95,7 +96,6 @@ describe('fuzzing POST /v1/chat/completions', () => {
     const res = await send(`${hunze.url}/v1/chat/completions`, {
       headers: { authorization: `Bearer ${key}`, 'content-type': contentType },
       body,
-      timeoutMs: 5000,
     });
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     if (res.status >= 500) return false;
@@ -108,14 +108,14 @@ describe('fuzzing POST /v1/chat/completions', () => {
       fc.asyncProperty(json, (value) => answersCleanly(JSON.stringify(value))),
       { numRuns: 50, ...RUN_LIMIT },
     );
-  }, 60_000);
+  });
 
   it('answers chat-shaped records with arbitrary field values cleanly', async () => {
     await fc.assert(
       fc.asyncProperty(chatLike, (value) => answersCleanly(JSON.stringify(value))),
       { numRuns: 60, ...RUN_LIMIT },
     );
-  }, 60_000);
+  });
 
   it('answers arbitrary bytes under any content type cleanly', async () => {
     const contentType = fc.constantFrom(
@@ -131,7 +131,7 @@ describe('fuzzing POST /v1/chat/completions', () => {
       ),
       { numRuns: 40, ...RUN_LIMIT },
     );
-  }, 60_000);
+  });
 
   it('is still healthy, logged no unhandled error and no input', async () => {
     expect([...statuses.keys()].some((s) => s === 200)).toBe(true); // the fuzzer reached the upstream too

@@ -3,6 +3,7 @@
 // Plain fetch only where the SDK cannot express the call (the ?key= form, the JSON-array stream, raw bodies).
 import { ApiError as GoogleApiError, GoogleGenAI } from '@google/genai';
 import { FakeVllm } from '../fakes/fake-vllm';
+import { startHangingServer, until } from '../helpers/raw-http';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
@@ -16,6 +17,8 @@ describe('Gemini API: /v1beta/models/{model}:generateContent', () => {
   let hunze: TestApp;
   let key: string;
   let ai: GoogleGenAI;
+  /** Metadata records logged before the current test: its own come after. */
+  let recordsBefore = 0;
 
   beforeAll(async () => {
     upstream = await FakeVllm.start({ modelName: MODEL });
@@ -31,6 +34,9 @@ describe('Gemini API: /v1beta/models/{model}:generateContent', () => {
     ai = sdk(key, 'v1beta');
   });
 
+  beforeEach(() => {
+    recordsBefore = records().length;
+  });
   afterEach(() => upstream.reset());
   afterAll(async () => {
     await hunze.close();
@@ -56,12 +62,14 @@ describe('Gemini API: /v1beta/models/{model}:generateContent', () => {
     });
   }
 
+  function records(): Obj[] {
+    return hunze.logLines.filter((l) => l.includes('"evt":"request"')).map((l) => JSON.parse(l) as Obj);
+  }
+
+  /** The newest record of this test (written as the last bytes go out: maybe after the client saw them). */
   async function lastRecord(): Promise<Obj> {
-    await new Promise((r) => setTimeout(r, 50));
-    const records = hunze.logLines
-      .filter((l) => l.includes('"evt":"request"'))
-      .map((l) => JSON.parse(l) as Obj);
-    return records.at(-1)!;
+    await until(() => records().length > recordsBefore);
+    return records().at(-1)!;
   }
 
   it('translates a request with every generationConfig field, and the answer back', async () => {
@@ -170,16 +178,17 @@ describe('Gemini API: /v1beta/models/{model}:generateContent', () => {
   });
 
   it('streams with ?alt=sse chunk by chunk, the last one carrying finishReason and usageMetadata', async () => {
-    upstream.chunkDelayMs = 30;
+    upstream.chunkDelayMs = 100; // the upstream takes ~1 s for the whole stream (well under the idle timeout)
     const stream = await ai.models.generateContentStream({ model: 'qwen', contents: 'stream to me' });
-    const arrivals: number[] = [];
+    let upstreamStillSending: boolean | undefined;
     const chunks: Obj[] = [];
     for await (const chunk of stream) {
-      arrivals.push(Date.now());
+      upstreamStillSending ??= upstream.inFlight === 1;
       chunks.push(chunk);
     }
     expect(chunks.map((c) => c.text as string).join('')).toBe(TEXT);
-    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(100); // relayed as they arrived
+    // Relayed as they arrived: the first chunk was here before the upstream had finished.
+    expect(upstreamStillSending).toBe(true);
     const last = chunks.at(-1)!;
     expect(last.candidates[0].finishReason).toBe('STOP');
     expect(last.usageMetadata).toEqual({ promptTokenCount: 3, candidatesTokenCount: 6, totalTokenCount: 9 });
@@ -223,22 +232,32 @@ describe('Gemini API: /v1beta/models/{model}:generateContent', () => {
 
   it('aborts the upstream stream within 100 ms when the client goes away', async () => {
     upstream.chunkDelayMs = 500; // the response starts with the first text (~0.5 s); the rest takes seconds
-    const controller = new AbortController();
-    const res = await fetch(`${hunze.url}/v1beta/models/qwen:streamGenerateContent?alt=sse`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-goog-api-key': key },
-      body: JSON.stringify({ contents: [{ parts: [{ text: 'long' }] }] }),
-      signal: controller.signal,
-    });
-    expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(upstream.aborted).toHaveLength(0);
-    const abortedAt = Date.now();
-    controller.abort();
-    const start = Date.now();
-    while (upstream.aborted.length === 0 && Date.now() - start < 3000)
-      await new Promise((r) => setTimeout(r, 5));
-    expect(upstream.aborted[0]!.at - abortedAt).toBeLessThan(100);
+    // Cancelled by the same signal: its server notices the client leaving in what this machine needs right
+    // now, and the upstream must see the abort within 100 ms on top of that.
+    const control = await startHangingServer();
+    try {
+      const controller = new AbortController();
+      const controlRequest = fetch(control.url, { method: 'POST', signal: controller.signal }).catch(
+        () => undefined,
+      );
+      const res = await fetch(`${hunze.url}/v1beta/models/qwen:streamGenerateContent?alt=sse`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': key },
+        body: JSON.stringify({ contents: [{ parts: [{ text: 'long' }] }] }),
+        signal: controller.signal,
+      });
+      expect(res.status).toBe(200);
+      await until(() => control.arrived === 1);
+      expect(upstream.aborted).toHaveLength(0);
+      const abortedAt = Date.now();
+      controller.abort();
+      await controlRequest;
+      await until(() => upstream.aborted.length === 1 && control.closedAt.length === 1);
+      const controlMs = control.closedAt[0]! - abortedAt;
+      expect(upstream.aborted[0]!.at - abortedAt).toBeLessThan(controlMs + 100);
+    } finally {
+      await control.close();
+    }
   });
 
   describe('errors in Google shape, from the catalogue', () => {

@@ -1,19 +1,26 @@
 // /healthz and /readyz, and the x-request-id every response carries: generated, or echoed when a load
 // balancer sent a well-formed one.
-import { createServer } from 'node:net';
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { GENERATED_REQUEST_ID, openAiErrorOf, send } from '../helpers/raw-http';
-import { startTestApp, type TestApp } from '../helpers/test-app';
+import { startTestApp, waitFor, type TestApp } from '../helpers/test-app';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 
-/** A local port with nothing listening: connections to it are refused at once. */
+/**
+ * A local port with nothing listening: connections to it are refused at once. A port freed after listen(0)
+ * could be taken by anyone in the meantime; 9 (discard) is below the ephemeral range, so no listen(0) here
+ * ever gets it. Checked, so a machine that does serve it fails here and not obscurely later.
+ */
 async function refusingPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
+  const port = 9;
+  const error = await new Promise<unknown>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(undefined)));
+    socket.once('error', resolve);
+  });
+  expect(error).toMatchObject({ code: 'ECONNREFUSED' });
   return port;
 }
 
@@ -109,10 +116,14 @@ describe('health endpoints and request ids', () => {
     ['with quotes and braces', '{"evil":"id"}'],
     ['empty', ''],
   ])('replaces an inbound x-request-id that is %s', async (_what, inbound) => {
+    const ids: string[] = [];
     for (const path of ['/healthz', '/v1/models', '/no/such/route']) {
       const res = await send(`${hunze.url}${path}`, { method: 'GET', headers: { 'x-request-id': inbound } });
       expect(res.headers['x-request-id']).toMatch(GENERATED_REQUEST_ID);
+      ids.push(res.headers['x-request-id']!);
     }
+    // The three requests' log lines are in (by the ids given instead): only then is absence meaningful.
+    await waitFor(async () => ids.every((id) => hunze.logLines.some((l) => l.includes(id))), 30_000);
     if (inbound) expect(hunze.logLines.join('\n')).not.toContain(inbound);
   });
 });

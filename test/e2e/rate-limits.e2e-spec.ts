@@ -2,12 +2,14 @@
 // vLLM's own usage counts) and the monthly token quota, in memory on one instance and shared in Redis by two;
 // when Redis goes away an instance keeps serving under its local (warm) limits and says so in /readyz and
 // /metrics. Every limited response carries OpenAI's x-ratelimit-* headers; refusals are 429s with retry-after.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { createDataSource } from '../../src/database/data-source';
+import { MetricsService } from '../../src/metering/metrics.service';
+import { ADMIT, CONSUME } from '../../src/metering/rate-limits/redis-scripts';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { startServe, type ServeChild } from '../helpers/cli';
 import {
@@ -44,22 +46,33 @@ const appOptions = (redisUrl?: string, rateLimitSyncMs?: number): TestAppOptions
   redisUrl,
   rateLimitSyncMs,
 });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const WINDOW_MS = 60_000;
+/** Generous: waits end on the event, the deadline only turns a hang into a failure. */
+const DEADLINE_MS = 30_000;
+/** The Lua scripts as their EVALSHA names appear in Redis traffic. */
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 interface Answer {
   status: number;
   headers: Headers;
   body: any; // the JSON of whichever answer came back
+  /** Date.now() before sending and after the answer: Hunze decided in between. */
+  sentAt: number;
+  answeredAt: number;
 }
 
 async function chat(on: Pick<TestApp, 'baseURL'>, key: string, model = 'qwen'): Promise<Answer> {
+  const sentAt = Date.now();
   const res = await fetch(`${on.baseURL}/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
   });
-  return { status: res.status, headers: res.headers, body: await res.json() };
+  const body = await res.json();
+  return { status: res.status, headers: res.headers, body, sentAt, answeredAt: Date.now() };
 }
+
+const took = (a: Answer) => a.answeredAt - a.sentAt;
 
 const rateHeaders = (headers: Headers) =>
   Object.fromEntries(RATE_HEADERS.flatMap((h) => (headers.has(h) ? [[h, headers.get(h)]] : [])));
@@ -97,6 +110,46 @@ async function untilRefused(on: TestApp, key: string, max: number): Promise<Answ
 
 const team = () => `team-${randomUUID().slice(0, 8)}`;
 
+/** Exchanges of counts with Redis `on` has completed, read in-process (no request of the test's own). */
+async function exchanges(on: TestApp): Promise<number> {
+  const counter = on.app.get(MetricsService).registry.getSingleMetric('hunze_rate_limit_exchanges_total');
+  return (await counter!.get()).values[0]?.value ?? 0;
+}
+
+/**
+ * Every count made on these instances so far has reached Redis and come back to each of them. An exchange
+ * may be under way when this starts (it took its counts before), so each instance completes two: the
+ * second began after the call, carried everything counted before it and took in the state of that moment.
+ */
+async function settle(...apps: TestApp[]): Promise<void> {
+  const twoExchanges = async (on: TestApp) => {
+    const from = await exchanges(on);
+    await waitFor(async () => (await exchanges(on)) >= from + 2, DEADLINE_MS, 5);
+  };
+  await Promise.all(apps.map(twoExchanges)); // each one's counts are in Redis
+  await Promise.all(apps.map(twoExchanges)); // and each took in the state after all of them
+}
+
+/**
+ * `answer` came from an instance that must know of `total` requests of a key limited to `rpm`, all made after
+ * `since`. It is refused, unless the limit has refilled since (a slow machine): then it is admitted only as
+ * far as the refill allows. GCRA admits at most (window + interval / 2 + elapsed) / interval in `elapsed`.
+ */
+function expectCounted(answer: Answer, rpm: number, total: number, since: number): void {
+  const interval = WINDOW_MS / rpm;
+  const admissible = Math.floor((WINDOW_MS + interval / 2 + answer.answeredAt - since) / interval);
+  if (answer.status === 429) {
+    expect(answer.body.error.code).toBe('rate_limit_exceeded');
+    expect(answer.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    return;
+  }
+  expect(answer.status).toBe(200);
+  expect(total + 1).toBeLessThanOrEqual(admissible);
+  expect(Number(answer.headers.get('x-ratelimit-remaining-requests'))).toBeLessThanOrEqual(
+    admissible - total - 1,
+  );
+}
+
 beforeAll(async () => {
   upstream = await FakeVllm.start({ modelName: MODEL });
 });
@@ -116,7 +169,11 @@ describe.each([
   afterAll(() => hunze.close());
 
   it('reports its backend in /readyz, staying ready', async () => {
-    expect(await readyz(hunze)).toEqual({ status: 200, rateLimits: redisUrl ? 'redis' : 'local' });
+    // A Redis reply held up past the 100 ms command timeout by a stalled event loop switches to local until
+    // the next ping (each second): wait out such a blip, ready all along.
+    const backend = redisUrl ? 'redis' : 'local';
+    await waitFor(async () => (await readyz(hunze)).rateLimits === backend, DEADLINE_MS, 100);
+    expect(await readyz(hunze)).toEqual({ status: 200, rateLimits: backend });
   });
 
   it('admits rpm requests with x-ratelimit headers, then answers 429 rate_limit_exceeded with retry-after', async () => {
@@ -155,24 +212,25 @@ describe.each([
   });
 
   it('puts the headers on every response of a limited key (errors too) and none on an unlimited key', async () => {
-    const limited = await hunze.createKey({ rpm: 100 });
+    // 4 a minute: a request refills every 15 s, so the counts below hold for 7.5 s (100 a minute: 0.3 s).
+    const limited = await hunze.createKey({ rpm: 4 });
     const unknownModel = await chat(hunze, limited.key, 'no-such-model');
     expect(unknownModel.status).toBe(404);
     expect(rateHeaders(unknownModel.headers)).toMatchObject({
-      'x-ratelimit-limit-requests': '100',
-      'x-ratelimit-remaining-requests': '99',
+      'x-ratelimit-limit-requests': '4',
+      'x-ratelimit-remaining-requests': '3',
     });
     const models = await fetch(`${hunze.baseURL}/models`, {
       headers: { authorization: `Bearer ${limited.key}` },
     });
-    expect(models.headers.get('x-ratelimit-remaining-requests')).toBe('98');
+    expect(models.headers.get('x-ratelimit-remaining-requests')).toBe('2');
     const stream = await fetch(`${hunze.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${limited.key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'qwen', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
-    expect(stream.headers.get('x-ratelimit-remaining-requests')).toBe('97');
+    expect(stream.headers.get('x-ratelimit-remaining-requests')).toBe('1');
     expect(await stream.text()).toContain('data: [DONE]');
 
     const free = await hunze.createKey({});
@@ -206,16 +264,22 @@ describe.each([
     const answers = await untilRefused(hunze, key, 4);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 429]);
     expect(answers[0]!.body.usage.total_tokens).toBe(TOKENS_PER_REQUEST);
-    // Counted after the first answer: 100 of 150 used (a few drain each second).
-    expect(Number(answers[1]!.headers.get('x-ratelimit-remaining-tokens'))).toBeGreaterThanOrEqual(50);
-    expect(Number(answers[1]!.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThanOrEqual(52);
-    const refused = answers[2]!;
+    // Counted after the first answer: 100 of 150 used, and 150 a minute (one per 400 ms) drained since, at
+    // most for as long as the test has run (a loaded machine may take its time between requests).
+    const [first, second, refused] = answers as [Answer, Answer, Answer];
+    const remaining = Number(second.headers.get('x-ratelimit-remaining-tokens'));
+    expect(remaining).toBeGreaterThanOrEqual(50);
+    expect(remaining).toBeLessThanOrEqual(50 + Math.floor((second.answeredAt - first.sentAt) / 400));
     expect(refused.body.error).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
     expect(refused.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
     expect(refused.headers.get('x-ratelimit-reset-tokens')).toMatch(/^1m\d+(\.\d+)?s$/); // 200 tokens at 150/min
-    // 50 tokens over the limit drain at 150 a minute: 20 s.
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(18);
-    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(20);
+    // 50 tokens over the limit drain at 150 a minute: 20 s after the first answer was counted, less the time
+    // since (the refusal's retry-after-ms is that plus 1 ms, rounded up to seconds).
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(
+      Math.ceil((20_001 - (refused.answeredAt - first.sentAt)) / 1000),
+    );
+    expect(retryAfter).toBeLessThanOrEqual(Math.ceil((20_001 - (refused.sentAt - first.answeredAt)) / 1000));
   });
 
   it('refuses with 429 quota_exceeded once the monthly quota is used up', async () => {
@@ -228,10 +292,12 @@ describe.each([
       error: { message: expect.any(String), type: 'insufficient_quota', param: null, code: 'quota_exceeded' },
     });
     expect(refused.headers.get('x-should-retry')).toBe('false');
-    const now = new Date();
-    const monthEnds = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+    // The seconds to the next UTC month, from the moment Hunze decided (between sending and the answer).
+    const sent = new Date(refused.sentAt);
+    const monthEnds = Date.UTC(sent.getUTCFullYear(), sent.getUTCMonth() + 1, 1);
     const retryAfter = Number(refused.headers.get('retry-after'));
-    expect(Math.abs(retryAfter - (monthEnds - Date.now()) / 1000)).toBeLessThan(5);
+    expect(retryAfter).toBeGreaterThanOrEqual(Math.ceil((monthEnds - refused.answeredAt) / 1000));
+    expect(retryAfter).toBeLessThanOrEqual(Math.ceil((monthEnds - refused.sentAt) / 1000));
   });
 
   it("shares an account's limit among its keys, and applies limit changes to keys already in use", async () => {
@@ -278,9 +344,9 @@ describe.each([
 });
 
 describePostgres.each([
-  ['one Redis round trip per request', EXACT, 0],
-  ['counts exchanged every 20 ms', SYNC_MS, 5 * SYNC_MS],
-])('two instances sharing Redis and one database (%s)', (_, rateLimitSyncMs, settleMs) => {
+  ['one Redis round trip per request', EXACT],
+  ['counts exchanged every 20 ms', SYNC_MS],
+])('two instances sharing Redis and one database (%s)', (_, rateLimitSyncMs) => {
   let a: TestApp;
   let b: TestApp;
 
@@ -293,22 +359,22 @@ describePostgres.each([
     await a?.close();
   });
 
-  // In sync mode an instance learns the other's counts at the next exchange, so the test lets one pass.
-  const onEach = async <T>(on: TestApp, send: () => Promise<T>): Promise<T> => {
+  // In sync mode an instance learns the other's counts at its next exchange, so the test lets them happen.
+  const onEach = async <T>(send: () => Promise<T>): Promise<T> => {
     const answer = await send();
-    await sleep(settleMs);
+    if (rateLimitSyncMs > 0) await settle(a, b);
     return answer;
   };
 
   it('enforce one requests-per-minute limit between them', async () => {
     const { key } = await a.createKey({ rpm: 4 });
+    const started = Date.now();
     const statuses: number[] = [];
-    for (const on of [a, b, a, b]) statuses.push((await onEach(on, () => chat(on, key))).status);
+    for (const on of [a, b, a, b]) statuses.push((await onEach(() => chat(on, key))).status);
     expect(statuses).toEqual([200, 200, 200, 200]);
-    const fromB = await chat(b, key);
-    expect(fromB.status).toBe(429);
-    expect(fromB.headers.get('x-ratelimit-remaining-requests')).toBe('0');
-    expect((await chat(a, key)).status).toBe(429);
+    // Refused by both (unless a slow machine took long enough for the limit to refill).
+    expectCounted(await chat(b, key), 4, 4, started);
+    expectCounted(await chat(a, key), 4, 4, started);
   });
 
   it("enforce one account's monthly quota between them", async () => {
@@ -317,45 +383,85 @@ describePostgres.each([
     await setAccountLimits(a, account, { monthly_tokens: 150 });
     const onA = await a.createKey({ account });
     const onB = await a.createKey({ account });
-    expect((await onEach(a, () => chat(a, onA.key))).status).toBe(200);
-    expect((await onEach(b, () => chat(b, onB.key))).status).toBe(200);
+    expect((await onEach(() => chat(a, onA.key))).status).toBe(200);
+    expect((await onEach(() => chat(b, onB.key))).status).toBe(200);
     expect((await chat(a, onA.key)).body.error?.code).toBe('quota_exceeded');
     expect((await chat(b, onB.key)).body.error?.code).toBe('quota_exceeded');
   });
 });
 
 describePostgres('two instances exchanging counts every 20 ms, without pauses', () => {
-  it('admit at most one exchange interval of requests over the limit between them', async () => {
+  it('admit over the limit only requests the other had not yet taken in through its exchanges', async () => {
     const a = await startTestApp(appOptions(REDIS_URL, SYNC_MS));
     const b = await startTestApp({ ...appOptions(REDIS_URL, SYNC_MS), databaseOf: a });
     try {
-      const { key } = await a.createKey({ rpm: 20 });
-      const admitted = { a: 0, b: 0 };
+      const RPM = 20;
+      const { key } = await a.createKey({ rpm: RPM });
+      const apps = { a, b };
+      type Name = keyof typeof apps;
+      const other = (name: Name): Name => (name === 'a' ? 'b' : 'a');
+      // Rounds of one request on each instance at once, as fast as they answer, until each has been refused.
+      // After each round both exchange counters are read, in the order a, b, a: each instance has a read
+      // that follows a read of the other.
+      const admitted: Record<Name, number[]> = { a: [], b: [] }; // the rounds of the admitted requests
+      const refused: Record<Name, boolean> = { a: false, b: false };
+      const reads: { a1: number; b: number; a2: number }[] = [];
       const started = Date.now();
-      // Both instances at once, as fast as they answer, until each has been refused.
-      await Promise.all(
-        (['a', 'b'] as const).map(async (name) => {
-          const on = name === 'a' ? a : b;
-          for (let i = 0; i < 40; i++) {
-            const answer = await chat(on, key);
-            if (answer.status !== 200) break;
-            admitted[name] += 1;
-          }
-        }),
-      );
-      const total = admitted.a + admitted.b;
-      expect(total).toBeGreaterThanOrEqual(20);
-      // Each instance can miss the other's requests of the last interval (and of one exchange in flight).
-      const perInterval = Math.ceil((total / Math.max(1, Date.now() - started)) * 2 * SYNC_MS);
-      expect(total).toBeLessThanOrEqual(20 + Math.max(2, perInterval));
-      await sleep(5 * SYNC_MS);
-      expect((await chat(a, key)).status).toBe(429);
-      expect((await chat(b, key)).status).toBe(429);
+      for (let round = 0; round < 2 * RPM && !(refused.a && refused.b); round++) {
+        await Promise.all(
+          (['a', 'b'] as const).map(async (name) => {
+            if (refused[name]) return;
+            const answer = await chat(apps[name], key);
+            if (answer.status === 200) admitted[name].push(round);
+            else refused[name] = true;
+          }),
+        );
+        reads.push({ a1: await exchanges(a), b: await exchanges(b), a2: await exchanges(a) });
+      }
+      const elapsed = Date.now() - started;
+      expect(refused).toEqual({ a: true, b: true });
+      const total = admitted.a.length + admitted.b.length;
+      expect(total).toBeGreaterThanOrEqual(RPM);
+
+      // Counted in exchanges, not milliseconds: the fewer exchanges a loaded machine fits between requests,
+      // the more one instance misses of the other, and the more it may admit. A request admitted on x in
+      // round k is in Redis once x has completed two more exchanges than it had after the round (one may
+      // have been under way), and y has it once it has completed two more than it had after that.
+      const first = (name: Name, i: number) => (name === 'a' ? reads[i]!.a1 : reads[i]!.b);
+      const last = (name: Name, i: number) => (name === 'a' ? reads[i]!.a2 : reads[i]!.b);
+      const after = (from: number, done: (i: number) => boolean) => {
+        for (let i = from; i < reads.length; i++) if (done(i)) return i;
+        return undefined;
+      };
+      /** The round after which `y` has surely taken in the request admitted on `x` in `round`. */
+      const takenIn = (x: Name, round: number): number | undefined => {
+        const y = other(x);
+        const sent = first(x, round) + 2;
+        const inRedis = after(round, (i) => first(x, i) >= sent);
+        if (inRedis === undefined) return undefined;
+        const fetched = last(y, inRedis) + 2; // y's read follows x's in the same set of reads
+        return after(inRedis + 1, (i) => last(y, i) >= fetched);
+      };
+      /** Requests of `x` that `y` may not have known of when it admitted its last one. */
+      const missed = (x: Name): number => {
+        const lastOfY = admitted[other(x)].at(-1);
+        if (lastOfY === undefined) return 0; // y admitted none: x alone held to the limit
+        return admitted[x].filter((round) => (takenIn(x, round) ?? Infinity) >= lastOfY).length;
+      };
+      // The limit, plus what refilled while the rounds ran (one request every 3 s).
+      const interval = WINDOW_MS / RPM;
+      const admissible = Math.floor((WINDOW_MS + interval / 2 + elapsed) / interval);
+      expect(total).toBeLessThanOrEqual(admissible + Math.min(missed('a'), missed('b')));
+
+      // Once the counts are exchanged, both know all of them.
+      await settle(a, b);
+      expectCounted(await chat(a, key), RPM, total, started);
+      expectCounted(await chat(b, key), RPM, total, started);
     } finally {
       await b.close();
       await a.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('when Redis goes away', () => {
@@ -373,47 +479,55 @@ describe('when Redis goes away', () => {
 
   it('keeps serving under its local limits, counted all along, and says so until Redis is back', async () => {
     const { key } = await hunze.createKey({ rpm: 5 });
+    await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
     expect(await readyz(hunze)).toEqual({ status: 200, rateLimits: 'redis' });
     expect(await metric(hunze, 'hunze_rate_limit_backend_up{backend="redis"}')).toBe(1);
-    expect((await chat(hunze, key)).status).toBe(200);
-    expect((await chat(hunze, key)).status).toBe(200);
+    const degraded = () => hunze.logLines.filter((l) => l.includes('"evt":"rate_limits_degraded"')).length;
+    const degradedBefore = degraded();
+    const control = [await chat(hunze, key), await chat(hunze, key)];
+    expect(control.map((a) => a.status)).toEqual([200, 200]);
 
     proxy.cut();
-    const started = Date.now();
-    const during = await untilRefused(hunze, key, 6);
+    const during = [await chat(hunze, key), await chat(hunze, key), await chat(hunze, key)];
     // Two already counted in Redis are remembered locally: three more, then 429.
-    expect(during.map((a) => a.status)).toEqual([200, 200, 200, 429]);
-    expect(during[3]!.body.error.code).toBe('rate_limit_exceeded');
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(during.map((a) => a.status)).toEqual([200, 200, 200]);
+    during.push(await chat(hunze, key));
+    expectCounted(during[3]!, 5, 5, control[0]!.sentAt);
+    // None waited for Redis to come back (a reconnect alone may take the 1 s connect timeout): each took
+    // less than that on top of the slowest request made with Redis in the same conditions.
+    const slowestControl = Math.max(...control.map(took));
+    for (const answer of during) expect(took(answer) - slowestControl).toBeLessThan(1000);
     expect(await readyz(hunze)).toEqual({ status: 200, rateLimits: 'local (redis unavailable)' });
     expect(await metric(hunze, 'hunze_rate_limit_backend_up{backend="redis"}')).toBe(0);
-    expect(hunze.logLines.filter((l) => l.includes('"evt":"rate_limits_degraded"'))).toHaveLength(1);
+    expect(degraded()).toBe(degradedBefore + 1);
 
     proxy.resume();
-    await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', 5000, 100);
+    await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
     expect(await metric(hunze, 'hunze_rate_limit_backend_up{backend="redis"}')).toBe(1);
     expect(hunze.logLines.some((l) => l.includes('"evt":"rate_limits_restored"'))).toBe(true);
   });
 
   it('falls back within the command timeout when Redis stops answering (no error, no hang)', async () => {
     const { key } = await hunze.createKey({ rpm: 50 });
-    expect((await chat(hunze, key)).status).toBe(200);
+    const control = await chat(hunze, key); // with its Redis round trip
+    expect(control.status).toBe(200);
+    const sent = proxy.record();
     proxy.pause();
+    const during: Answer[] = [];
     try {
-      const timings: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const started = performance.now();
-        expect((await chat(hunze, key)).status).toBe(200);
-        timings.push(performance.now() - started);
-      }
-      // The first waits out the 100 ms command timeout; the rest go straight to the local store.
-      expect(timings[0]).toBeLessThan(1000);
-      expect(Math.max(...timings.slice(1))).toBeLessThan(100);
+      for (let i = 0; i < 5; i++) during.push(await chat(hunze, key));
+      expect(during.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
       expect(await readyz(hunze)).toEqual({ status: 200, rateLimits: 'local (redis unavailable)' });
     } finally {
       proxy.resume();
     }
-    await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', 5000, 100);
+    await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
+    // The first waited out the 100 ms command timeout and no more: well under a second on top of the
+    // control request's time.
+    expect(took(during[0]!) - took(control)).toBeLessThan(1000);
+    // The rest went straight to the local store: only the first asked Redis (its bytes, held while paused,
+    // went through on resume, before the ping that switched back to Redis).
+    expect(sent.text().split(sha1(ADMIT)).length - 1).toBe(1);
   });
 });
 
@@ -422,29 +536,38 @@ describe('when Redis stops answering while counts are exchanged every 20 ms', ()
     const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 6379 });
     const hunze = await startTestApp(appOptions(`redis://127.0.0.1:${proxy.port}`, SYNC_MS));
     try {
-      const { key } = await hunze.createKey({ rpm: 5 });
-      expect((await chat(hunze, key)).status).toBe(200);
+      // 3 a minute: one refills after 20 s, so the refusals below hold for 10 s.
+      const { key } = await hunze.createKey({ rpm: 3 });
+      const control = await chat(hunze, key);
+      expect(control.status).toBe(200);
+      const degraded = () => hunze.logLines.filter((l) => l.includes('"evt":"rate_limits_degraded"')).length;
+      const degradedBefore = degraded();
+      const sent = proxy.record();
       proxy.pause();
-      const timings: number[] = [];
-      const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const started = performance.now();
-        statuses.push((await chat(hunze, key)).status);
-        timings.push(performance.now() - started);
-      }
-      expect(statuses).toEqual([200, 200, 200, 200, 429]);
-      expect(Math.max(...timings)).toBeLessThan(100); // the 100 ms command timeout is never on the request path
-      await waitFor(async () => (await readyz(hunze)).rateLimits === 'local (redis unavailable)', 2000, 20);
-      expect(hunze.logLines.filter((l) => l.includes('"evt":"rate_limits_degraded"'))).toHaveLength(1);
+      const during: Answer[] = [];
+      for (let i = 0; i < 5; i++) during.push(await chat(hunze, key));
+      expect(during.slice(0, 2).map((a) => a.status)).toEqual([200, 200]);
+      for (const answer of during.slice(2)) expectCounted(answer, 3, 3, control.sentAt);
+      // The exchange under way times out (100 ms) and the switch is reported once.
+      await waitFor(
+        async () => (await readyz(hunze)).rateLimits === 'local (redis unavailable)',
+        DEADLINE_MS,
+        20,
+      );
+      expect(degraded()).toBe(degradedBefore + 1);
       proxy.resume();
-      await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', 5000, 100);
-      expect((await chat(hunze, key)).status).toBe(429); // what it counted alone still holds
+      await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
+      // The 100 ms command timeout is never on the request path: no request sent Redis anything, neither an
+      // admission nor a token charge (what was held while paused went through on resume, before the ping).
+      expect(sent.text()).not.toContain(sha1(ADMIT));
+      expect(sent.text()).not.toContain(sha1(CONSUME));
+      expectCounted(await chat(hunze, key), 3, 3, control.sentAt); // what it counted alone still holds
     } finally {
       proxy.resume();
       await hunze.close();
       await proxy.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('when Redis is down at boot', () => {
@@ -454,19 +577,22 @@ describe('when Redis is down at boot', () => {
     const started = Date.now();
     const hunze = await startTestApp(appOptions(`redis://127.0.0.1:${proxy.port}`));
     try {
-      expect(Date.now() - started).toBeLessThan(20_000); // before, boot waited for Redis forever
+      // Before, boot waited for Redis forever. The bound only tells that apart from a slow boot (a fresh
+      // database and migrations on a loaded machine).
+      expect(Date.now() - started).toBeLessThan(60_000);
       const { key } = await hunze.createKey({ rpm: 2 });
+      const first = await chat(hunze, key);
+      expect(first.status).toBe(200);
       expect((await chat(hunze, key)).status).toBe(200);
-      expect((await chat(hunze, key)).status).toBe(200);
-      expect((await chat(hunze, key)).body.error?.code).toBe('rate_limit_exceeded');
+      expectCounted(await chat(hunze, key), 2, 2, first.sentAt);
       expect(await readyz(hunze)).toEqual({ status: 200, rateLimits: 'local (redis unavailable)' });
       proxy.resume();
-      await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', 10_000, 100);
+      await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
     } finally {
       await hunze.close();
       await proxy.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('monthly usage across a restart', () => {
@@ -546,5 +672,5 @@ describe('monthly usage across a restart', () => {
     expect((await chat(after, spent.key)).body.error?.code).toBe('quota_exceeded');
     expect((await chat(after, inAccount.key)).body.error?.code).toBe('quota_exceeded');
     expect((await chat(after, lastMonthOnly.key)).status).toBe(200);
-  }, 60_000);
+  });
 });

@@ -12,7 +12,7 @@ import type { ReportBlock, ReportDocument, ReportSection } from '../../src/compl
 import { ReportsService, renderReport } from '../../src/compliance/reports/reports.service';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall, expectOpenAiError } from '../helpers/admin-api';
-import { runCli, startServe } from '../helpers/cli';
+import { runCli, startServe, type ServeChild } from '../helpers/cli';
 import {
   ADMIN_KEY,
   configYaml,
@@ -34,6 +34,11 @@ const CONTENT_TYPES = {
 const VERSION = (
   JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
 ).version;
+/**
+ * One CLI run that opens its own database: two at once on a fresh embedded database each took over a minute
+ * on a loaded machine. Tests that run them get this on top of Jest's timeout.
+ */
+const CLI_MS = 240_000;
 const itPostgres = usingPostgres() ? it : it.skip;
 const itPglite = usingPostgres() ? it.skip : it;
 
@@ -117,7 +122,7 @@ describe('compliance reports', () => {
         HUNZE_DATA_DIR: dir,
         ...(hunze.databaseUrl ? { DATABASE_URL: hunze.databaseUrl } : {}),
       },
-      60_000,
+      CLI_MS,
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -140,9 +145,9 @@ describe('compliance reports', () => {
   });
 
   afterAll(async () => {
-    await hunze.close();
-    await upstream.close();
-    rmSync(tmp, { recursive: true, force: true });
+    await hunze?.close();
+    await upstream?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('gives the dpo every report in every format as a dated download stamped with version and fingerprint', async () => {
@@ -207,31 +212,35 @@ describe('compliance reports', () => {
       expect(dpa + tom + ropa + subprocessors).not.toContain(secret);
   });
 
-  it('adds a German operator in Frankfurt as a sub-processor under a new fingerprint', async () => {
-    const base = configYaml(options);
-    const [before, after] = await Promise.all([
-      reportFromCli(base, 'subprocessors'),
-      reportFromCli(withFrankfurt(base), 'subprocessors'),
-    ]);
-    expect(before.stamp.config_fingerprint).toBe(hunze.config.fingerprint);
-    expect(after.stamp.config_fingerprint).not.toBe(before.stamp.config_fingerprint);
+  it(
+    'adds a German operator in Frankfurt as a sub-processor under a new fingerprint',
+    async () => {
+      const base = configYaml(options);
+      const [before, after] = await Promise.all([
+        reportFromCli(base, 'subprocessors'),
+        reportFromCli(withFrankfurt(base), 'subprocessors'),
+      ]);
+      expect(before.stamp.config_fingerprint).toBe(hunze.config.fingerprint);
+      expect(after.stamp.config_fingerprint).not.toBe(before.stamp.config_fingerprint);
 
-    const rowsBefore = tableRows(findSection(before, 'Sub-processors'));
-    const rowsAfter = tableRows(findSection(after, 'Sub-processors'));
-    expect(rowsBefore.map((r) => r[1])).toEqual(['Test Hosting B.V. (NL)']);
-    expect(rowsAfter.map((r) => r[1])).toEqual([
-      'Rechenzentrum Frankfurt GmbH (DE)',
-      'Test Hosting B.V. (NL)',
-    ]);
-    expect(rowsAfter[0]).toEqual([
-      '1',
-      'Rechenzentrum Frankfurt GmbH (DE)',
-      'Mainzer Landstrasse 1, 60329 Frankfurt am Main',
-      'FRA1, Frankfurt am Main, DE',
-      'frankfurt-chat: Text prompts and completions',
-      'DE: none needed (inside the EEA, no transfer)',
-    ]);
-  });
+      const rowsBefore = tableRows(findSection(before, 'Sub-processors'));
+      const rowsAfter = tableRows(findSection(after, 'Sub-processors'));
+      expect(rowsBefore.map((r) => r[1])).toEqual(['Test Hosting B.V. (NL)']);
+      expect(rowsAfter.map((r) => r[1])).toEqual([
+        'Rechenzentrum Frankfurt GmbH (DE)',
+        'Test Hosting B.V. (NL)',
+      ]);
+      expect(rowsAfter[0]).toEqual([
+        '1',
+        'Rechenzentrum Frankfurt GmbH (DE)',
+        'Mainzer Landstrasse 1, 60329 Frankfurt am Main',
+        'FRA1, Frankfurt am Main, DE',
+        'frankfurt-chat: Text prompts and completions',
+        'DE: none needed (inside the EEA, no transfer)',
+      ]);
+    },
+    CLI_MS + 60_000,
+  );
 
   it('gives the same content for the same configuration and database state, apart from the time', async () => {
     const reports = hunze.app.get(ReportsService);
@@ -352,17 +361,21 @@ describe('compliance reports', () => {
 
   describe('hunze report', () => {
     let env: Record<string, string>;
-    beforeAll(() => {
+    /** PGlite: the running server the CLI goes through, started in its own hook (it can take long to start). */
+    let server: ServeChild | undefined;
+    beforeAll(async () => {
       const configPath = join(tmp, 'hunze.yaml');
       writeFileSync(configPath, configYaml(options));
       env = { HUNZE_CONFIG: configPath, HUNZE_ADMIN_KEY: ADMIN_KEY, HUNZE_DATA_DIR: join(tmp, 'data') };
       mkdirSync(env.HUNZE_DATA_DIR!, { recursive: true });
+      if (!usingPostgres()) server = await startServe(env);
     });
+    afterAll(() => server?.stop());
 
     /** Runs `report all` into a new directory; checks the 16 files. */
     const exportAll = async (cliEnv: Record<string, string>, fingerprint: string): Promise<void> => {
       const out = join(tmp, `all-${Date.now()}`);
-      const result = await runCli(['report', 'all', '--out', out], cliEnv, 60_000);
+      const result = await runCli(['report', 'all', '--out', out], cliEnv, CLI_MS);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const files = readdirSync(out).sort();
@@ -399,32 +412,29 @@ describe('compliance reports', () => {
         expect(bad.code).toBe(1);
         expect(bad.stderr).toContain('unknown report: minutes');
       },
+      CLI_MS + 60_000,
     );
 
     itPglite(
       'writes all four reports in every format through the running server on the embedded database',
       async () => {
-        const server = await startServe(env);
-        try {
-          const config = await adminCall(server.url, 'GET', '/config', { key: ADMIN_KEY });
-          await exportAll(env, config.body.fingerprint as string);
-          const audit = await adminCall(server.url, 'GET', '/audit?action=report.exported&limit=100', {
-            key: ADMIN_KEY,
-          });
-          expect(audit.body.data).toHaveLength(16);
-          expect((audit.body.data as { actor: string }[]).every((e) => e.actor === 'local-cli')).toBe(true);
+        const config = await adminCall(server!.url, 'GET', '/config', { key: ADMIN_KEY });
+        await exportAll(env, config.body.fingerprint as string);
+        const audit = await adminCall(server!.url, 'GET', '/audit?action=report.exported&limit=100', {
+          key: ADMIN_KEY,
+        });
+        expect(audit.body.data).toHaveLength(16);
+        expect((audit.body.data as { actor: string }[]).every((e) => e.actor === 'local-cli')).toBe(true);
 
-          const pdf = await runCli(['report', 'tom', '--format', 'pdf'], env); // stdout is a pipe, not a TTY
-          expect(pdf.code).toBe(0);
-          expect(pdf.stdout.startsWith('%PDF-')).toBe(true);
-          const file = join(tmp, 'one.md');
-          const one = await runCli(['report', 'ropa', '--out', file], env);
-          expect(one.code).toBe(0);
-          expect(readFileSync(file, 'utf8')).toContain('# Record of processing activities');
-        } finally {
-          await server.stop();
-        }
+        const pdf = await runCli(['report', 'tom', '--format', 'pdf'], env); // stdout is a pipe, not a TTY
+        expect(pdf.code).toBe(0);
+        expect(pdf.stdout.startsWith('%PDF-')).toBe(true);
+        const file = join(tmp, 'one.md');
+        const one = await runCli(['report', 'ropa', '--out', file], env);
+        expect(one.code).toBe(0);
+        expect(readFileSync(file, 'utf8')).toContain('# Record of processing activities');
       },
+      CLI_MS + 60_000,
     );
   });
 });

@@ -2,31 +2,42 @@
 // are answered from memory for the TTL, per tenant, metered like any answer and counted in /metrics.
 import OpenAI from 'openai';
 import { FakeVllm } from '../fakes/fake-vllm';
+import { until } from '../helpers/raw-http';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const PLAIN = 'plain-model';
-const TTL_SECONDS = 1;
+/** Cached for an hour: however slow the machine, a repeat within a test is always within the TTL. */
+const TTL_SECONDS = 3600;
+/** A model whose answers expire while the test waits, with room for the repeat that must still hit. */
+const SHORT = 'short-ttl-model';
+const SHORT_TTL_SECONDS = 3;
 
 type Obj = Record<string, any>;
 
 describe('response cache', () => {
   let cached: FakeVllm;
   let plain: FakeVllm;
+  let short: FakeVllm;
   let hunze: TestApp;
   let client: OpenAI;
+  /** Metadata records logged before the current test: its own come after. */
+  let recordsBefore = 0;
 
   beforeAll(async () => {
     cached = await FakeVllm.start({ modelName: MODEL });
     plain = await FakeVllm.start({ modelName: PLAIN });
+    short = await FakeVllm.start({ modelName: SHORT });
     hunze = await startTestApp({
       upstreams: [
         { id: 'gpu-cached', baseUrl: cached.baseUrl },
         { id: 'gpu-plain', baseUrl: plain.baseUrl },
+        { id: 'gpu-short', baseUrl: short.baseUrl },
       ],
       models: [
         { id: MODEL, aliases: ['qwen'], upstreams: ['gpu-cached'], cacheTtlSeconds: TTL_SECONDS },
         { id: PLAIN, upstreams: ['gpu-plain'] },
+        { id: SHORT, upstreams: ['gpu-short'], cacheTtlSeconds: SHORT_TTL_SECONDS },
       ],
     });
     client = await clientFor('team-a');
@@ -35,12 +46,15 @@ describe('response cache', () => {
   beforeEach(() => {
     cached.reset();
     plain.reset();
+    short.reset();
+    recordsBefore = requestRecords().length;
   });
 
   afterAll(async () => {
     await hunze.close();
     await cached.close();
     await plain.close();
+    await short.close();
   });
 
   async function clientFor(account: string): Promise<OpenAI> {
@@ -57,12 +71,14 @@ describe('response cache', () => {
     return { data, cache: response.headers.get('x-hunze-cache') };
   }
 
+  function requestRecords(): Obj[] {
+    return hunze.logLines.filter((l) => l.includes('"evt":"request"')).map((l) => JSON.parse(l) as Obj);
+  }
+
+  /** The test's `n` records (each written as its last bytes go out: maybe after the client saw them). */
   async function records(n: number): Promise<Obj[]> {
-    await new Promise((r) => setTimeout(r, 50));
-    return hunze.logLines
-      .filter((l) => l.includes('"evt":"request"'))
-      .map((l) => JSON.parse(l) as Obj)
-      .slice(-n);
+    await until(() => requestRecords().length >= recordsBefore + n);
+    return requestRecords().slice(recordsBefore);
   }
 
   it('answers a repeated temperature-0 request from memory, metered with its usage', async () => {
@@ -152,15 +168,16 @@ describe('response cache', () => {
   });
 
   it('forgets an answer after its TTL, and never caches an upstream failure', async () => {
-    const messages = [{ role: 'user', content: `${unique()} ttl` }];
-    cached.mode = 'error-new';
-    await expect(ask(client, { messages, temperature: 0 })).rejects.toMatchObject({ status: 400 });
-    cached.mode = 'ok';
-    expect((await ask(client, { messages, temperature: 0 })).cache).toBe('miss');
-    expect((await ask(client, { messages, temperature: 0 })).cache).toBe('hit');
-    await new Promise((r) => setTimeout(r, TTL_SECONDS * 1000 + 100));
-    expect((await ask(client, { messages, temperature: 0 })).cache).toBe('miss');
-    expect(cached.requests).toHaveLength(3);
+    const params = { model: SHORT, messages: [{ role: 'user', content: `${unique()} ttl` }], temperature: 0 };
+    short.mode = 'error-new';
+    await expect(ask(client, params)).rejects.toMatchObject({ status: 400 });
+    short.mode = 'ok';
+    expect((await ask(client, params)).cache).toBe('miss');
+    expect((await ask(client, params)).cache).toBe('hit');
+    // Counted from the hit's answer, after the entry was stored: it has surely expired.
+    await new Promise((r) => setTimeout(r, SHORT_TTL_SECONDS * 1000 + 100));
+    expect((await ask(client, params)).cache).toBe('miss');
+    expect(short.requests).toHaveLength(3);
   });
 
   it('serves an equivalent Gemini generateContent request from the same entry', async () => {

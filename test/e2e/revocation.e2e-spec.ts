@@ -20,6 +20,8 @@ const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const describePostgres = usingPostgres() ? describe : describe.skip;
 const describePglite = usingPostgres() ? describe.skip : describe;
+/** Waits end when B refuses; the deadline only turns a hang into a failure (the 1 s is asserted). */
+const DEADLINE_MS = 30_000;
 
 /** Creates a key through A's admin API, as an operator would. */
 async function createKey(on: TestApp, name: string): Promise<{ id: string; key: string }> {
@@ -77,22 +79,23 @@ describePostgres.each([
     expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
     expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
 
-    const revokedAt = Date.now();
+    // The clock starts when the revocation is done (A has answered the DELETE), not before the admin call,
+    // and stops at the answer of the first request B refuses.
     await revokeKey(a, revoked.id);
-    expect(await statusWithKey(a.baseURL, revoked.key)).toBe(401);
-    await waitFor(async () => (await statusWithKey(b.baseURL, revoked.key)) === 401, 3000, 10);
-    const tookMs = Date.now() - revokedAt;
-    expect(tookMs).toBeLessThan(1000);
+    const revokedAt = Date.now();
+    await waitFor(async () => (await statusWithKey(b.baseURL, revoked.key)) === 401, DEADLINE_MS, 10);
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
 
+    expect(await statusWithKey(a.baseURL, revoked.key)).toBe(401);
     expect(await statusWithKey(b.baseURL, kept.key)).toBe(200);
     expect(await statusWithKey(b.baseURL, revoked.key)).toBe(401); // and it stays refused
   });
 
   it('refuses on B within 1 s a key revoked on A that B never used', async () => {
     const { id, key } = await createKey(a, 'never-used-on-b');
-    const revokedAt = Date.now();
     await revokeKey(a, id);
-    await waitFor(async () => (await statusWithKey(b.baseURL, key)) === 401, 3000, 10);
+    const revokedAt = Date.now();
+    await waitFor(async () => (await statusWithKey(b.baseURL, key)) === 401, DEADLINE_MS, 10);
     expect(Date.now() - revokedAt).toBeLessThan(1000);
   });
 });

@@ -7,7 +7,7 @@ import { residencyEvents, type ResidencyViolation } from '../../src/compliance/r
 import { Telemetry } from '../../src/telemetry/telemetry.service';
 import { FakeOtlpCollector, otlpAttribute as attr } from '../fakes/fake-otlp-collector';
 import { FakeVllm } from '../fakes/fake-vllm';
-import { startTestApp, type TestApp } from '../helpers/test-app';
+import { startTestApp, waitFor, type TestApp } from '../helpers/test-app';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const CANARY = 'CaNaRy~otlp~7f3e9a';
@@ -37,6 +37,17 @@ describe('OpenTelemetry traces over OTLP', () => {
     });
   }
 
+  /**
+   * The request's log line is in: the span was handed to the exporter in the same call (metering, then
+   * telemetry), so a flush from here on sends it.
+   */
+  async function recorded(hunze: TestApp, requestId: string): Promise<void> {
+    await waitFor(
+      async () => hunze.logLines.some((l) => l.includes('"evt":"request"') && l.includes(requestId)),
+      30_000,
+    );
+  }
+
   async function chat(hunze: TestApp): Promise<string> {
     const { key } = await hunze.createKey({ name: 'tracing-test' });
     const res = await fetch(`${hunze.baseURL}/chat/completions`, {
@@ -57,7 +68,7 @@ describe('OpenTelemetry traces over OTLP', () => {
     const hunze = await startWith(['127.0.0.0/8']);
     try {
       const requestId = await chat(hunze);
-      await new Promise((r) => setTimeout(r, 50)); // the span is recorded on response close
+      await recorded(hunze, requestId);
       await hunze.app.get(Telemetry).forceFlush();
       const spans = collector.spans().filter((s) => attr(s, 'hunze.requestId') === requestId);
       expect(spans).toHaveLength(1);
@@ -98,8 +109,7 @@ describe('OpenTelemetry traces over OTLP', () => {
     const violations: ResidencyViolation[] = [];
     const unsubscribe = residencyEvents.subscribe((v) => violations.push(v));
     try {
-      await chat(hunze);
-      await new Promise((r) => setTimeout(r, 50));
+      await recorded(hunze, await chat(hunze));
       await hunze.app.get(Telemetry).forceFlush();
       expect(collector.traceBodies).toEqual([]);
       expect(collector.metricBodies).toEqual([]);

@@ -12,6 +12,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/compliance/audit.service';
 import { createDataSource } from '../../src/database/data-source';
 import { UsageRetention } from '../../src/metering/usage-retention.service';
+import { USAGE_WRITER_LIMITS } from '../../src/metering/usage-writer';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall } from '../helpers/admin-api';
 import { startServe, type ServeChild } from '../helpers/cli';
@@ -29,6 +30,8 @@ import {
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const describePostgres = usingPostgres() ? describe : describe.skip;
+/** Deadline for rows and events that normally arrive within a second: only a failing test waits this long. */
+const WAIT_MS = 60_000;
 
 interface UsageRowDb {
   request_id: string;
@@ -133,8 +136,9 @@ describe('usage_records', () => {
         }
         ids.push(plainId, streamId);
       }
-      await waitFor(async () => (await rowsOf(query, ids)).length === ids.length, 5000);
+      await waitFor(async () => (await rowsOf(query, ids)).length >= ids.length, WAIT_MS);
       const rows = await rowsOf(query, ids);
+      expect(rows).toHaveLength(ids.length);
       for (const row of rows)
         expect(row).toMatchObject({
           endpoint: '/v1/chat/completions',
@@ -167,8 +171,9 @@ describe('usage_records', () => {
         chatOptions(streamId),
       );
       for await (const chunk of stream) expect(chunk.usage ?? null).toBeNull();
-      await waitFor(async () => (await rowsOf(query, [streamId])).length === 1, 5000);
-      const [row] = await rowsOf(query, [streamId]);
+      await waitFor(async () => (await rowsOf(query, [streamId])).length >= 1, WAIT_MS);
+      const [row, ...more] = await rowsOf(query, [streamId]);
+      expect(more).toEqual([]);
       expect(row).toMatchObject({
         prompt_tokens: plain.usage!.prompt_tokens,
         completion_tokens: plain.usage!.completion_tokens,
@@ -195,7 +200,8 @@ describe('usage_records', () => {
       expect(failed?.status).toBeGreaterThanOrEqual(500);
       upstream.reset();
 
-      upstream.chunkDelayMs = 300;
+      // Chunks far apart: the client has one chunk, not two, whatever the machine's load when it aborts.
+      upstream.chunkDelayMs = 10_000;
       const cancelledId = `usage-cancelled-${randomUUID()}`;
       const controller = new AbortController();
       const stream = await client.chat.completions.create(
@@ -214,8 +220,10 @@ describe('usage_records', () => {
       expect(chunks).toBe(1);
 
       const ids = [unknownId, failedId, cancelledId];
-      await waitFor(async () => (await rowsOf(query, ids)).length === 3, 5000);
-      const byId = new Map((await rowsOf(query, ids)).map((r) => [r.request_id, r]));
+      await waitFor(async () => (await rowsOf(query, ids)).length >= 3, WAIT_MS);
+      const rows = await rowsOf(query, ids);
+      expect(rows).toHaveLength(3);
+      const byId = new Map(rows.map((r) => [r.request_id, r]));
       expect(byId.get(unknownId)).toMatchObject({
         status: 404,
         error_code: 'model_not_found',
@@ -273,19 +281,19 @@ describe('usage_records', () => {
         ),
       ),
     );
-    // A stream still running when close starts: it ends during the server's close (grace 0.2 s).
+    // A stream still running when close starts (its first chunk is in, the next is 150 ms away): it ends
+    // during the server's close (grace 0.2 s).
     upstream.chunkDelayMs = 150;
     const streamingId = `usage-close-stream-${randomUUID()}`;
-    const streaming = client.chat.completions
-      .create(
-        { model: 'qwen', messages: [{ role: 'user', content: 'hi' }], stream: true },
-        chatOptions(streamingId),
-      )
-      .then(async (s) => {
-        for await (const c of s) void c;
-      })
-      .catch(() => undefined);
-    await waitFor(async () => upstream.inFlight === 1, 3000);
+    const stream = await client.chat.completions.create(
+      { model: 'qwen', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      chatOptions(streamingId),
+    );
+    const chunks = stream[Symbol.asyncIterator]();
+    expect((await chunks.next()).done).toBe(false);
+    const streaming = (async () => {
+      while (!(await chunks.next()).done);
+    })().catch(() => undefined);
     const dataDir = hunze.config.dataDir;
     await hunze.app.close();
     await streaming;
@@ -324,30 +332,31 @@ describe('usage_records', () => {
       server = await startServe(env);
       const made = await adminCall(server.url, 'POST', '/keys', { key: ADMIN_KEY }, { name: 'kill' });
       expect(made.status).toBe(201);
-      const client = new OpenAI({
-        apiKey: made.body.key,
-        baseURL: `${server.url}/v1`,
-        maxRetries: 0,
-        timeout: 5000,
-      });
-      // Load until the kill: every request whose answer arrived is noted by the id the server gave it.
+      const client = new OpenAI({ apiKey: made.body.key, baseURL: `${server.url}/v1`, maxRetries: 0 });
+      // Load until the kill (bounded in time and count): every request whose answer arrived is noted by the id
+      // the server gave it. The workers run until the kill, however slowly the machine lets them.
       const answered: string[] = [];
+      const failedBeforeKill: unknown[] = [];
+      let killed = false;
       const loadStart = Date.now();
       const worker = async () => {
-        while (Date.now() - loadStart < 5_000 && answered.length < 5_000) {
+        while (!killed && Date.now() - loadStart < 90_000 && answered.length < 5_000) {
           try {
             const { response } = await client.chat.completions
               .create({ model: 'qwen', messages: [{ role: 'user', content: 'hi' }] })
               .withResponse();
             answered.push(response.headers.get('x-request-id')!);
-          } catch {
+          } catch (err) {
+            if (!killed) failedBeforeKill.push(err);
             return; // the server is gone
           }
         }
       };
       const workers = Array.from({ length: 4 }, worker);
-      await waitFor(async () => answered.length >= 200, 4_000, 5);
+      await waitFor(async () => answered.length >= 200 || failedBeforeKill.length > 0, 90_000, 5);
+      expect(failedBeforeKill).toEqual([]);
       // No pause, no outage: the records of the last ~200 ms are still waiting for their batch.
+      killed = true;
       server.child.kill('SIGKILL');
       await Promise.all(workers);
       await server.stop();
@@ -358,7 +367,7 @@ describe('usage_records', () => {
       const restarted = server;
       await waitFor(
         async () => /^hunze_usage_queue_depth 0$/m.test(await metrics(restarted.url)),
-        10_000,
+        WAIT_MS,
         50,
       );
       await server.stop(); // PGlite is single-process: read it once the server let go of it
@@ -370,7 +379,7 @@ describe('usage_records', () => {
       await database?.drop();
       rmSync(tmp, { recursive: true, force: true });
     }
-  }, 30_000);
+  });
 
   describePostgres('while PostgreSQL is unavailable', () => {
     let database: { url: string; drop: () => Promise<void> };
@@ -398,15 +407,23 @@ describe('usage_records', () => {
       await database.drop();
     });
 
-    /** Chats one after another for `durationMs` (bounded in count); returns their ids and latencies. */
+    const loggedSince = (line: number, evt: string) =>
+      hunze.logLines.slice(line).some((l) => (JSON.parse(l) as { evt: string }).evt === evt);
+
+    /**
+     * Chats one after another, 40 ms apart, for at least `durationMs` and until `enough` holds (bounded in
+     * count and time); returns their ids and latencies.
+     */
     async function chatFor(
       durationMs: number,
       prefix: string,
+      enough: (ids: string[]) => boolean = () => true,
     ): Promise<{ ids: string[]; latencies: number[] }> {
       const ids: string[] = [];
       const latencies: number[] = [];
       const start = Date.now();
-      while (Date.now() - start < durationMs && ids.length < 200) {
+      const more = () => Date.now() - start < durationMs || !enough(ids);
+      while (more() && ids.length < 200 && Date.now() - start < WAIT_MS) {
         const id = `${prefix}-${ids.length}-${randomUUID()}`;
         const sent = performance.now();
         await client.chat.completions.create(
@@ -427,28 +444,33 @@ describe('usage_records', () => {
       'database %s: requests stay fast and every record arrives once afterwards',
       async (_what, takeAway) => {
         const warm = await chatFor(300, 'usage-warm');
-        await waitFor(() => exactlyOnce(query, warm.ids), 5000);
+        await waitFor(() => exactlyOnce(query, warm.ids), WAIT_MS);
         const logLinesBefore = hunze.logLines.length;
 
         takeAway();
-        const during = await chatFor(4000, 'usage-outage');
+        // Through the writer giving up and spooling, and on with requests while it spools, however slowly
+        // the machine gets there.
+        const during = await chatFor(
+          4000,
+          'usage-outage',
+          (ids) => ids.length > 20 && loggedSince(logLinesBefore, 'usage_spooling_started'),
+        );
         // The database really was out of reach: none of these rows is there yet.
         expect((await countsOf(query, during.ids)).size).toBe(0);
         proxy.resume();
 
         expect(during.ids.length).toBeGreaterThan(20);
-        expect(Math.max(...during.latencies)).toBeLessThan(500);
-        await waitFor(() => exactlyOnce(query, during.ids), 20_000, 100);
-        const events = hunze.logLines
-          .slice(logLinesBefore)
-          .map((l) => (JSON.parse(l) as { evt: string }).evt);
-        expect(events).toContain('usage_spooling_started');
-        expect(events).toContain('usage_spool_replayed');
+        expect(loggedSince(logLinesBefore, 'usage_spooling_started')).toBe(true);
+        // Never waiting for the database: a request that did would have taken at least the insert timeout
+        // (paused) or hung until the resume. That bound, not a CPU-speed one: this machine may be loaded.
+        expect(Math.max(...during.latencies)).toBeLessThan(USAGE_WRITER_LIMITS.insertTimeoutMs);
+        await waitFor(() => exactlyOnce(query, during.ids), WAIT_MS, 100);
+        // Logged once the last spooled segment is in, a moment after its rows show.
+        await waitFor(async () => loggedSince(logLinesBefore, 'usage_spool_replayed'), WAIT_MS);
         // Back to direct writes: a new record arrives without a replay.
         const after = await chatFor(100, 'usage-after');
-        await waitFor(() => exactlyOnce(query, after.ids), 3000);
+        await waitFor(() => exactlyOnce(query, after.ids), WAIT_MS);
       },
-      60_000,
     );
   });
 
@@ -480,8 +502,8 @@ describe('usage_records', () => {
         for (const id of ids) await chat(id);
         // Spooled: the writer gave up on the paused database (2 s) and put every record on disk.
         const running = server;
-        await waitFor(async () => /"evt":"usage_spooling_started"/.test(running.stdout()), 10_000, 50);
-        await waitFor(async () => spoolDepth(await metrics(running.url)) >= ids.length, 10_000, 50);
+        await waitFor(async () => /"evt":"usage_spooling_started"/.test(running.stdout()), WAIT_MS, 50);
+        await waitFor(async () => spoolDepth(await metrics(running.url)) >= ids.length, WAIT_MS, 50);
         server.child.kill('SIGKILL');
         await server.stop();
         server = undefined;
@@ -491,9 +513,9 @@ describe('usage_records', () => {
         expect((await countsOf(query, ids)).size).toBe(0);
 
         server = await startServe({ ...env, DATABASE_URL: database.url });
-        await waitFor(() => exactlyOnce(query, ids), 20_000, 100);
+        await waitFor(() => exactlyOnce(query, ids), WAIT_MS, 100);
         const restarted = server;
-        await waitFor(async () => /"evt":"usage_spool_replayed"/.test(restarted.stdout()), 5000);
+        await waitFor(async () => /"evt":"usage_spool_replayed"/.test(restarted.stdout()), WAIT_MS);
         expect(spoolDepth(await metrics(server.url))).toBe(0);
       } finally {
         await server?.stop();
@@ -502,7 +524,7 @@ describe('usage_records', () => {
         await database.drop();
         rmSync(tmp, { recursive: true, force: true });
       }
-    }, 90_000);
+    });
   });
 });
 

@@ -34,7 +34,7 @@ const json = (res: Response): Promise<any> => res.json();
 
 const parsed = (data: string[]) => data.filter((d) => d !== '[DONE]').map((d) => JSON.parse(d));
 
-async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
+async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error('condition not met in time');
@@ -275,7 +275,7 @@ describe('FakeVllm', () => {
     const pending = chat({ stream: true }, 'wait', { signal: controller.signal }).catch(
       (err: unknown) => err,
     );
-    await until(() => fake.inFlight === 1);
+    await until(() => fake.requests.length === 1 && fake.inFlight === 1);
     expect(fake.aborted).toEqual([]);
     controller.abort();
     expect(await pending).toMatchObject({ name: 'AbortError' });

@@ -38,7 +38,8 @@ export function expectOpenAiError(body: unknown, code: string, param: string | n
 
 /** The status a cheap authenticated call (GET /v1/models through the openai SDK) gets with this key. */
 export async function statusWithKey(baseURL: string, key: string): Promise<number> {
-  const client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0, timeout: 5000 });
+  // A deadline only against a hang: a loaded machine can take seconds to answer.
+  const client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0, timeout: 30_000 });
   try {
     await client.models.list();
     return 200;

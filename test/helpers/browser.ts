@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { trackLeftover } from './leftovers';
 
 export const CHROMIUM = process.env.HUNZE_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -15,13 +16,15 @@ export interface TestBrowser {
 
 export async function launchChromium(): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'hunze-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
+  const launching = chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     acceptDownloads: true,
     viewport: { width: 1280, height: 860 },
     locale: 'en-GB',
     timezoneId: 'UTC',
+    // A loaded machine can take longer than Playwright's default 30 s to start Chromium.
+    timeout: 90_000,
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -32,11 +35,15 @@ export async function launchChromium(): Promise<TestBrowser> {
       '--disable-sync',
     ],
   });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+  // On record before the launch is awaited: a hook that times out meanwhile still gets Chromium closed.
+  const close = trackLeftover('chromium', async () => {
+    const context = await launching.catch(() => undefined);
+    await context?.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  const context = await launching.catch(async (error: unknown) => {
+    await close();
+    throw error;
+  });
+  return { context, close };
 }

@@ -2,6 +2,7 @@
 // does: from the repository root, with only the environment a test hands it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { trackLeftover } from './leftovers';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
@@ -31,31 +32,67 @@ function spawnCli(args: string[], env: Record<string, string>, cwd = REPO_ROOT):
   });
 }
 
-/** Runs one CLI command to completion; killed (and the test failed) if it takes longer than `timeoutMs`. */
-export function runCli(
-  args: string[],
-  env: Record<string, string> = {},
-  timeoutMs = 20_000,
-): Promise<CliResult> {
+/**
+ * The child's stop, on record (test/helpers/leftovers.ts) from its spawn until it exited: a test or hook that
+ * times out while the child still runs leaves it to the file's teardown, not running into the next file.
+ */
+function trackChild(name: string, child: ChildProcess): void {
+  // 'error' without 'exit': it never started, so there is nothing to stop.
+  const exited = new Promise<void>((done) => {
+    child.once('exit', () => done());
+    child.once('error', () => done());
+  });
+  const stop = trackLeftover(name, async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  void exited.then(() => stop());
+}
+
+export interface StartedCli {
+  /** When the first stdout bytes arrived: the CLI prints its result before it closes the database. */
+  firstStdout: Promise<number>;
+  /** The whole run; rejects if it takes longer than its deadline (the child is killed then). */
+  done: Promise<CliResult>;
+}
+
+/** Starts one CLI command; killed (and `done` rejected) if it takes longer than `timeoutMs`. */
+export function startCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): StartedCli {
   const child = spawnCli(args, env);
+  trackChild(`hunze ${args.join(' ')}`, child);
   const result: CliResult = { code: null, stdout: '', stderr: '', stdoutAt: undefined };
+  let stdoutArrived: (at: number) => void = () => undefined;
+  const firstStdout = new Promise<number>((resolvePromise) => (stdoutArrived = resolvePromise));
   child.stdout!.on('data', (chunk: Buffer) => {
-    result.stdoutAt ??= Date.now();
+    if (result.stdoutAt === undefined) stdoutArrived((result.stdoutAt = Date.now()));
     result.stdout += chunk.toString('utf8');
   });
   child.stderr!.on('data', (chunk: Buffer) => (result.stderr += chunk.toString('utf8')));
-  return new Promise((resolvePromise, reject) => {
+  const done = new Promise<CliResult>((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`hunze ${args.join(' ')} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    child.once('error', reject);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.once('close', (code) => {
       clearTimeout(timer);
       result.code = code;
       resolvePromise(result);
     });
   });
+  return { firstStdout, done };
+}
+
+/** Runs one CLI command to completion; killed (and the test failed) if it takes longer than `timeoutMs`. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
+  return startCli(args, env, timeoutMs).done;
 }
 
 export interface ServeChild {
@@ -64,7 +101,7 @@ export interface ServeChild {
   url: string;
   stdout: () => string;
   stderr: () => string;
-  /** Sends SIGTERM and resolves with the exit code once it exited; SIGKILL after `timeoutMs`. */
+  /** Sends SIGTERM and resolves with the exit code once it exited; SIGKILL after `timeoutMs` (30 s default). */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; tookMs: number }>;
 }
 
@@ -81,7 +118,10 @@ function spawnServeOverStaleEndpoint(env: Record<string, string>): ChildProcess 
   });
 }
 
-/** Starts `hunze serve` and waits until it prints its address. */
+/**
+ * Starts `hunze serve` and waits until it prints its address (90 s at most by default: a loaded machine
+ * has taken over 30 s to start an appliance on the embedded database).
+ */
 export async function startServe(
   env: Record<string, string>,
   options: {
@@ -91,10 +131,11 @@ export async function startServe(
     cwd?: string;
   } = {},
 ): Promise<ServeChild> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const child = options.overStaleEndpoint
     ? spawnServeOverStaleEndpoint(env)
     : spawnCli(['serve'], env, options.cwd);
+  trackChild('hunze serve', child);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -123,7 +164,7 @@ export async function startServe(
     url,
     stdout: () => stdout,
     stderr: () => stderr,
-    async stop(stopTimeoutMs = 5_000) {
+    async stop(stopTimeoutMs = 30_000) {
       const start = Date.now();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);

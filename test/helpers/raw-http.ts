@@ -1,6 +1,8 @@
 // Raw HTTP for requests the openai SDK cannot express (malformed bodies, odd content types, bad URLs), and
 // the assertions every error answer must pass: OpenAI's exact error shape, a request id, and no echo.
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -15,13 +17,16 @@ export interface RawRequest {
   timeoutMs?: number;
 }
 
-/** One request to a local test server, bounded in time; the whole body is read. */
+/**
+ * One request to a local test server, bounded in time; the whole body is read. The default bound only stops
+ * a hung test: a loaded machine can take seconds for an answer that normally takes milliseconds.
+ */
 export async function send(url: string, req: RawRequest = {}): Promise<RawResponse> {
   const res = await fetch(url, {
     method: req.method ?? 'POST',
     headers: req.headers,
     body: req.body,
-    signal: AbortSignal.timeout(req.timeoutMs ?? 10_000),
+    signal: AbortSignal.timeout(req.timeoutMs ?? 60_000),
   });
   const headers: Record<string, string> = {};
   res.headers.forEach((value, name) => (headers[name] = value));
@@ -82,5 +87,52 @@ export function expectNoEcho(res: RawResponse, secret: string): void {
   for (const [name, value] of Object.entries(res.headers)) {
     expect(name).not.toContain(secret);
     expect(value).not.toContain(secret);
+  }
+}
+
+/**
+ * The control for an abort timing: a server that holds every request open and notes when its client goes
+ * away. A request to it, cancelled at the same instant as the one under test, measures how long this machine
+ * needs right now to notice a client leaving, so a bound like "the upstream sees the abort within 100 ms" can
+ * be checked as "within 100 ms on top of the control" and not fail because the CPU is shared.
+ */
+export interface HangingServer {
+  url: string;
+  /** Requests that have arrived (their headers). */
+  readonly arrived: number;
+  /** Date.now() at which each request's client went away, in order. */
+  readonly closedAt: number[];
+  close(): Promise<void>;
+}
+
+export async function startHangingServer(): Promise<HangingServer> {
+  const closedAt: number[] = [];
+  let arrived = 0;
+  const server = http.createServer((req, res) => {
+    arrived++;
+    req.resume(); // take whatever body comes, answer never
+    res.on('close', () => closedAt.push(Date.now()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    get arrived() {
+      return arrived;
+    },
+    closedAt,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Polls a synchronous condition until it holds; the deadline only stops a hung test. */
+export async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
   }
 }

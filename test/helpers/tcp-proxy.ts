@@ -2,6 +2,7 @@
 // touching the shared server. pause() is what a SIGSTOPped postmaster looks like from outside: connections
 // stay open but no byte moves, and new connections are accepted and then hang. cut() is a hard outage:
 // every connection is reset and new ones are closed at once. resume() restores normal forwarding.
+// record() keeps what clients send from then on, so a test can check which commands reached the target.
 import net from 'node:net';
 
 interface Pair {
@@ -14,6 +15,7 @@ export class TcpProxy {
   private state: 'open' | 'paused' | 'cut' = 'open';
   /** Connections accepted while paused, connected to the target on resume. */
   private held: Pair[] = [];
+  private recordings: Buffer[][] = [];
 
   private constructor(
     private readonly server: net.Server,
@@ -46,6 +48,16 @@ export class TcpProxy {
     return this.pairs.size;
   }
 
+  /**
+   * Keeps every byte clients send from now on, on every connection. Bytes sent while paused are read (and
+   * kept) only once the proxy resumes: check a recording after resume().
+   */
+  record(): { text(): string } {
+    const chunks: Buffer[] = [];
+    this.recordings.push(chunks);
+    return { text: () => Buffer.concat(chunks).toString('latin1') };
+  }
+
   pause(): void {
     this.state = 'paused';
     for (const pair of this.pairs) {
@@ -72,6 +84,7 @@ export class TcpProxy {
   }
 
   async close(): Promise<void> {
+    this.recordings = [];
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -98,6 +111,9 @@ export class TcpProxy {
     pair.server = server;
     server.on('error', () => this.destroy(pair));
     server.on('close', () => this.destroy(pair));
+    pair.client.on('data', (chunk: Buffer) => {
+      for (const chunks of this.recordings) chunks.push(chunk);
+    });
     forward(pair.client, server, () => this.state === 'open');
     forward(server, pair.client, () => this.state === 'open');
   }

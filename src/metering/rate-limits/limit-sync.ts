@@ -22,6 +22,8 @@ export interface ExchangeResult {
   /** Entries whose counts may not have reached Redis (the call failed or timed out), and why. */
   failed: SyncEntry[];
   error?: unknown;
+  /** The previous exchange was still under way: nothing was sent. */
+  skipped?: true;
 }
 
 export class LimitSync {
@@ -50,7 +52,7 @@ export class LimitSync {
 
   /** Sends the counts made since the last exchange and takes in the shared state. Never rejects. */
   async exchange(now: number): Promise<ExchangeResult> {
-    if (this.running) return { failed: [] };
+    if (this.running) return { failed: [], skipped: true };
     // Subjects counted within the last minute go too, with no counts: others' use of them still matters.
     const batch = this.take(now, true);
     this.running = true;

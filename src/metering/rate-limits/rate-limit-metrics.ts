@@ -5,6 +5,7 @@ import type { LimitKind, Scope } from './limit-rules';
 export class RateLimitMetrics {
   private readonly backendUp: Gauge<'backend'>;
   private readonly limited: Counter<'kind' | 'scope'>;
+  private readonly exchanges: Counter;
 
   constructor(registry: Registry) {
     this.backendUp = new Gauge({
@@ -19,10 +20,19 @@ export class RateLimitMetrics {
       labelNames: ['kind', 'scope'] as const,
       registers: [registry],
     });
+    this.exchanges = new Counter({
+      name: 'hunze_rate_limit_exchanges_total',
+      help: 'Exchanges of counts with Redis completed (redis.rateLimitSyncMs > 0): stalls when they stop.',
+      registers: [registry],
+    });
   }
 
   redisUp(up: boolean): void {
     this.backendUp.set({ backend: 'redis' }, up ? 1 : 0);
+  }
+
+  exchanged(): void {
+    this.exchanges.inc();
   }
 
   refused(kind: LimitKind, scope: Scope): void {

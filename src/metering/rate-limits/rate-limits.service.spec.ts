@@ -59,12 +59,15 @@ function setup(redisUrl: string | undefined, dataSource = database(), rateLimitS
   return { limits, lines, registry };
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
+/**
+ * A port where Redis cannot be reached: every connection is reset at once. Held for the test, unlike a port
+ * found free and closed again, which another process could take in between.
+ */
+async function refusingPort(): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer((socket) => socket.resetAndDestroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 describe('RateLimits', () => {
@@ -96,7 +99,8 @@ describe('RateLimits', () => {
   });
 
   it('starts degraded when Redis cannot be reached, enforcing its local limits', async () => {
-    const { limits, lines, registry } = setup(`redis://127.0.0.1:${await closedPort()}`);
+    const redis = await refusingPort();
+    const { limits, lines, registry } = setup(`redis://127.0.0.1:${redis.port}`);
     try {
       await limits.onApplicationBootstrap();
       expect(limits.backend()).toBe('local (redis unavailable)');
@@ -110,6 +114,7 @@ describe('RateLimits', () => {
       expect(lines.filter((l) => l.includes('"evt":"rate_limits_degraded"'))).toHaveLength(1);
     } finally {
       await limits.beforeApplicationShutdown();
+      await redis.close();
     }
   });
 });

@@ -169,8 +169,9 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
     if (!sync) return;
     const now = Date.now();
     if (!this.redisIsUp) return this.requeueMonthTokens(sync.drain(now), now);
-    const { failed, error } = await sync.exchange(now);
-    if (error === undefined) return;
+    const { failed, error, skipped } = await sync.exchange(now);
+    if (skipped) return;
+    if (error === undefined) return this.metrics.exchanged();
     this.markDown(error);
     this.requeueMonthTokens(failed, now);
   }
