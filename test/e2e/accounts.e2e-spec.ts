@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall, expectOpenAiError } from '../helpers/admin-api';
-import { runCli, startServe } from '../helpers/cli';
+import { PROCESS_TEST_MS, runCli, startServe } from '../helpers/cli';
 import {
   ADMIN_KEY,
   configYaml,
@@ -17,6 +17,9 @@ import {
   type TestApp,
   type TestAppOptions,
 } from '../helpers/test-app';
+
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const describePostgres = usingPostgres() ? describe : describe.skip;

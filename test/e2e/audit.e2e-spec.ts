@@ -11,7 +11,7 @@ import { AuditService } from '../../src/compliance/audit.service';
 import { residencyEvents } from '../../src/compliance/residency-connector';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall, expectOpenAiError } from '../helpers/admin-api';
-import { runCli, startServe } from '../helpers/cli';
+import { PROCESS_TEST_MS, runCli, startServe } from '../helpers/cli';
 import {
   ADMIN_KEY,
   configYaml,
@@ -20,6 +20,9 @@ import {
   waitFor,
   type TestApp,
 } from '../helpers/test-app';
+
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const itPostgres = usingPostgres() ? it : it.skip;

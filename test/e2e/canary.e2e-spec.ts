@@ -18,8 +18,11 @@ import { FakeTei } from '../fakes/fake-tei';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { FakeWhisperx } from '../fakes/fake-whisperx';
 import { filesUnder, findLeaks } from '../helpers/canary';
-import { startServe, type ServeChild } from '../helpers/cli';
+import { PROCESS_TEST_MS, type ServeChild, startServe } from '../helpers/cli';
 import { configYaml, freshPostgresDatabase, usingPostgres, waitFor } from '../helpers/test-app';
+
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 const CHAT = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const EMBED = 'BAAI/bge-m3';

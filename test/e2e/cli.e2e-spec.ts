@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { statusWithKey } from '../helpers/admin-api';
-import { runCli, startCli, startServe, type ServeChild } from '../helpers/cli';
+import { PROCESS_TEST_MS, runCli, type ServeChild, startCli, startServe } from '../helpers/cli';
 import { configYaml, startTestApp, usingPostgres, waitFor, type TestApp } from '../helpers/test-app';
+
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -11,7 +11,7 @@ import { createDataSource } from '../../src/database/data-source';
 import { MetricsService } from '../../src/metering/metrics.service';
 import { ADMIT, CONSUME } from '../../src/metering/rate-limits/redis-scripts';
 import { FakeVllm } from '../fakes/fake-vllm';
-import { startServe, type ServeChild } from '../helpers/cli';
+import { PROCESS_TEST_MS, type ServeChild, startServe } from '../helpers/cli';
 import {
   ADMIN_KEY,
   configYaml,
@@ -23,6 +23,9 @@ import {
   type TestAppOptions,
 } from '../helpers/test-app';
 import { TcpProxy } from '../helpers/tcp-proxy';
+
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const REDIS_URL = 'redis://127.0.0.1:6379';

@@ -13,7 +13,7 @@ import { DataSource } from 'typeorm';
 import { createDataSource, migrate } from '../../src/database/data-source';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall, expectOpenAiError } from '../helpers/admin-api';
-import { runCli, startServe } from '../helpers/cli';
+import { PROCESS_TEST_MS, runCli, startServe } from '../helpers/cli';
 import {
   ADMIN_KEY,
   configYaml,
@@ -23,6 +23,9 @@ import {
   type TestAppOptions,
   type TestApp,
 } from '../helpers/test-app';
+
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 const CHAT = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const EMBED = 'intfloat/multilingual-e5-large';

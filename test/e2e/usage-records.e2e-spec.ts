@@ -15,7 +15,7 @@ import { UsageRetention } from '../../src/metering/usage-retention.service';
 import { USAGE_WRITER_LIMITS } from '../../src/metering/usage-writer';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall } from '../helpers/admin-api';
-import { startServe, type ServeChild } from '../helpers/cli';
+import { PROCESS_TEST_MS, type ServeChild, startServe } from '../helpers/cli';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import {
   ADMIN_KEY,
@@ -27,6 +27,9 @@ import {
   type TestApp,
   type TestAppOptions,
 } from '../helpers/test-app';
+
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const describePostgres = usingPostgres() ? describe : describe.skip;

@@ -5,6 +5,12 @@ import { join, resolve } from 'node:path';
 import { trackLeftover } from './leftovers';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/**
+ * Jest's bound for a test that starts CLI processes: each opens the embedded database or starts an
+ * appliance, which takes 20-40 s apiece on a heavily loaded machine, and a test may start several.
+ */
+export const PROCESS_TEST_MS = 300_000;
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
 const LISTENING = /Hunze is listening on (http:\/\/\S+) /;
 
@@ -57,7 +63,7 @@ export interface StartedCli {
 }
 
 /** Starts one CLI command; killed (and `done` rejected) if it takes longer than `timeoutMs`. */
-export function startCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): StartedCli {
+export function startCli(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): StartedCli {
   const child = spawnCli(args, env);
   trackChild(`hunze ${args.join(' ')}`, child);
   const result: CliResult = { code: null, stdout: '', stderr: '', stdoutAt: undefined };
@@ -90,7 +96,7 @@ export function startCli(args: string[], env: Record<string, string> = {}, timeo
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
-  timeoutMs = 60_000,
+  timeoutMs = 120_000,
 ): Promise<CliResult> {
   return startCli(args, env, timeoutMs).done;
 }
@@ -119,7 +125,7 @@ function spawnServeOverStaleEndpoint(env: Record<string, string>): ChildProcess 
 }
 
 /**
- * Starts `hunze serve` and waits until it prints its address (90 s at most by default: a loaded machine
+ * Starts `hunze serve` and waits until it prints its address (120 s at most by default: a loaded machine
  * has taken over 30 s to start an appliance on the embedded database).
  */
 export async function startServe(
@@ -131,7 +137,7 @@ export async function startServe(
     cwd?: string;
   } = {},
 ): Promise<ServeChild> {
-  const timeoutMs = options.timeoutMs ?? 90_000;
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const child = options.overStaleEndpoint
     ? spawnServeOverStaleEndpoint(env)
     : spawnCli(['serve'], env, options.cwd);
