@@ -17,6 +17,7 @@ import Redis from 'ioredis';
 import OpenAI from 'openai';
 import { Client } from 'pg';
 import { FakeVllm } from '../fakes/fake-vllm';
+import { pollUntilRefused } from '../helpers/admin-api';
 import { REPO_ROOT, runCli } from '../helpers/cli';
 import { trackLeftover } from '../helpers/leftovers';
 import { waitFor } from '../helpers/test-app';
@@ -101,29 +102,6 @@ async function statusOnReplica(port: number, key: string): Promise<number> {
   const res = await fetch(`${gatewayUrl(port)}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
   await res.arrayBuffer();
   return res.status;
-}
-
-/**
- * Asks a replica for the key's status until it is 401 (30 s at most); each poll with when it was sent, in ms
- * after `since`. "Refused within a second" is broken by a poll sent a second or later after `since` that was
- * still let in, however slowly this machine runs; an earlier poll answered late says nothing against it.
- */
-async function pollUntilRefused(
-  port: number,
-  key: string,
-  since: number,
-): Promise<{ sentAfterMs: number; status: number }[]> {
-  const polls: { sentAfterMs: number; status: number }[] = [];
-  await waitFor(
-    async () => {
-      const sentAfterMs = Date.now() - since;
-      polls.push({ sentAfterMs, status: await statusOnReplica(port, key) });
-      return polls.at(-1)!.status === 401;
-    },
-    30_000,
-    25,
-  );
-  return polls;
 }
 
 /**
@@ -599,7 +577,9 @@ describe('deploy/ (Ansible) on this machine', () => {
     const revoked = await endpoint.admin('DELETE', `/keys/${key.id}`);
     const revokedAt = Date.now();
     expect(revoked.status).toBe(200);
-    const polls = await Promise.all(gatewayPorts.map((port) => pollUntilRefused(port, key.key, revokedAt)));
+    const polls = await Promise.all(
+      gatewayPorts.map((port) => pollUntilRefused(() => statusOnReplica(port, key.key), revokedAt, 25)),
+    );
     expect(polls.map((p) => p.filter((poll) => poll.sentAfterMs >= 1_000 && poll.status !== 401))).toEqual([
       [],
       [],

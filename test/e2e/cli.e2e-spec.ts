@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { FakeVllm } from '../fakes/fake-vllm';
-import { statusWithKey } from '../helpers/admin-api';
+import { pollUntilRefused, statusWithKey } from '../helpers/admin-api';
 import { PROCESS_TEST_MS, runCli, type ServeChild, startCli, startServe } from '../helpers/cli';
 import { configYaml, startTestApp, usingPostgres, waitFor, type TestApp } from '../helpers/test-app';
 
@@ -43,28 +43,6 @@ function requestsIn(log: string, keyId: string, method: string): unknown[] {
       (r) =>
         r.evt === 'request' && r.endpoint === '/admin/v1/keys' && r.keyId === keyId && r.method === method,
     );
-}
-
-/**
- * Asks `status` (the key's HTTP status) until it is 401, 30 s at most; each poll with when it was sent, in ms
- * after `since`. "Refused within 1 s" is broken by a poll sent 1 s or later after `since` that was still let in,
- * however slowly this machine runs; an earlier poll answered late (by a busy machine) says nothing against it.
- */
-async function pollUntilRefused(
-  status: () => Promise<number>,
-  since: number,
-): Promise<{ sentAfterMs: number; status: number }[]> {
-  const polls: { sentAfterMs: number; status: number }[] = [];
-  await waitFor(
-    async () => {
-      const sentAfterMs = Date.now() - since;
-      polls.push({ sentAfterMs, status: await status() });
-      return polls.at(-1)!.status === 401;
-    },
-    30_000,
-    10,
-  );
-  return polls;
 }
 
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 // Plain-fetch access to /admin/v1 for e2e tests (the openai SDK has no admin API), plus the checks the key
 // tests share: the OpenAI error shape and "does this key still authenticate".
 import OpenAI from 'openai';
+import { waitFor } from './test-app';
 
 export interface AdminResponse {
   status: number;
@@ -47,4 +48,27 @@ export async function statusWithKey(baseURL: string, key: string): Promise<numbe
     if (err instanceof OpenAI.APIError && err.status !== undefined) return err.status;
     throw err;
   }
+}
+
+/**
+ * Asks `status` (a key's HTTP status) until it is 401, 30 s at most; each poll with when it was sent, in ms
+ * after `since`. "Refused within 1 s" is broken by a poll sent 1 s or later after `since` that was still let in,
+ * however slowly this machine runs; an earlier poll answered late (by a busy machine) says nothing against it.
+ */
+export async function pollUntilRefused(
+  status: () => Promise<number>,
+  since: number,
+  stepMs = 10,
+): Promise<{ sentAfterMs: number; status: number }[]> {
+  const polls: { sentAfterMs: number; status: number }[] = [];
+  await waitFor(
+    async () => {
+      const sentAfterMs = Date.now() - since;
+      polls.push({ sentAfterMs, status: await status() });
+      return polls.at(-1)!.status === 401;
+    },
+    30_000,
+    stepMs,
+  );
+  return polls;
 }
