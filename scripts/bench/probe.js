@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Developer loop for issue 9: direct vs Hunze throughput (50 connections), CPU per request, and with
+// Developer loop for the performance targets: direct vs Hunze throughput (50 connections), CPU per request, and with
 // --prof a --cpu-prof summary of Hunze. Not part of `npm run bench`; run after `npm run bench` built once
 // (or `npm run build && npx tsc -p tsconfig.bench.json`).  node scripts/bench/probe.js [--prof] [--rounds N]
 'use strict';

@@ -217,7 +217,7 @@ function markdown(r, checks, machine, chartNames) {
 
 const SKELETON = `# Benchmarks
 
-\`npm run bench\` (issue 9): the fake vLLM and TEI upstreams in their own process, then the same load against
+\`npm run bench\`: the fake vLLM and TEI upstreams in their own process, then the same load against
 the upstream directly, Hunze and the Portkey open-source gateway.
 
 ${BEGIN}

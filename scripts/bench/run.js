@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (issue 9): the fake upstreams in their own process, Hunze with every feature on, and the
+// `npm run bench`: the fake upstreams in their own process, Hunze with every feature on, and the
 // Portkey gateway, all on 127.0.0.1; the same load against each; the table printed and written to
 // docs/benchmarks.md with SVG charts; exit code 1 naming every missed target.
 // This process only generates load and measures: no gateway or upstream runs in it.

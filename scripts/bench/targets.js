@@ -1,4 +1,4 @@
-// The targets of issue 9 / shared/DESIGN.md "Targets", checked against one run's results. Each check says
+// The targets of shared/DESIGN.md "Targets", checked against one run's results. Each check says
 // what was measured and the limit, so a miss names itself.
 'use strict';
 
