@@ -9,6 +9,8 @@ import { runAuditCommand } from './cli/audit.command';
 import { runKeysCommand } from './cli/keys.command';
 import { runReportCommand } from './cli/report.command';
 import { runUsageCommand } from './cli/usage.command';
+import { checkStoreLocations } from './compliance/store-locations';
+import { storeGuard } from './compliance/store-guard';
 import { ConfigError, loadConfig } from './config/config.loader';
 import type { HunzeConfig } from './config/hunze-config';
 import { createDataSource, migrate } from './database/data-source';
@@ -66,9 +68,12 @@ async function main(argv: string[]): Promise<number> {
   throw new UsageError(`unknown command: ${argv.join(' ')}`);
 }
 
-function configCheck(): number {
+/** Resolves the database's and Redis's hosts (DNS) to check them against their declared networks. */
+async function configCheck(): Promise<number> {
   try {
     const config = loadConfig();
+    const stores = await checkStoreLocations(config);
+    if (stores.length > 0) throw new ConfigError(stores.map((finding) => finding.line));
     const { upstreams, models } = config.file;
     return print(
       `${config.sourcePath}: valid (${upstreams.length} upstreams, ${models.length} models, fingerprint ${config.fingerprint})`,
@@ -82,7 +87,7 @@ function configCheck(): number {
 }
 
 async function dbMigrate(config: HunzeConfig): Promise<number> {
-  const dataSource = createDataSource(config);
+  const dataSource = createDataSource(config, storeGuard(config.file, 'database'));
   await dataSource.initialize();
   try {
     const applied = await migrate(dataSource);

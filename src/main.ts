@@ -5,12 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule, type AppOptions } from './app.module';
 import { installCheapAsyncBind } from './common/async-bind';
+import { refuseStoresOutOfPlace } from './compliance/store-locations';
 import { ApiExceptionFilter, configureHttp, frameworkErrorHandler, genRequestId } from './common/http-setup';
 import { MeteringService } from './metering/metering.service';
 import { Telemetry } from './telemetry/telemetry.service';
 
 export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
   installCheapAsyncBind();
+  // The database and Redis must be where the config says before anything connects to them.
+  await refuseStoresOutOfPlace(options.config, options.logger);
   const { bodyLimitMb } = options.config.file.server;
   const adapter = new FastifyAdapter({
     bodyLimit: Math.floor(bodyLimitMb * 1024 * 1024),

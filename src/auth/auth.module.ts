@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
+import { storeGuard } from '../compliance/store-guard';
 import { HunzeConfig } from '../config/hunze-config';
 import { ModelsModule } from '../models/models.module';
 import { AppLogger } from '../telemetry/logger';
@@ -23,12 +24,13 @@ async function createKeyChangeBus(
 ): Promise<KeyChangeBus> {
   const onError = (err: unknown) => log.error('key_change_bus_error', err);
   if (config.redisUrl) {
-    const bus = new RedisKeyChangeBus(config.redisUrl, onError);
+    const bus = new RedisKeyChangeBus(config.redisUrl, onError, storeGuard(config.file, 'redis', { log }));
     await bus.start();
     return bus;
   }
   if (config.databaseUrl) {
-    const bus = new PostgresKeyChangeBus(config.databaseUrl, dataSource, onError);
+    const guard = storeGuard(config.file, 'database', { log });
+    const bus = new PostgresKeyChangeBus(config.databaseUrl, dataSource, onError, guard);
     await bus.start();
     return bus;
   }

@@ -78,6 +78,26 @@ export const ERRORS = {
     message: 'Unsupported Content-Type for this endpoint.',
     retry: false,
   },
+  remote_media_refused: {
+    status: 400,
+    type: 'invalid_request_error',
+    message:
+      'Media by URL is not accepted here: send it inline as a base64 data: URI (the field named in param).',
+    retry: false,
+  },
+  remote_media_unavailable: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'The media at {param} could not be fetched: {reason}. Send it inline as a base64 data: URI.',
+    retry: false,
+  },
+  file_reference_unsupported: {
+    status: 400,
+    type: 'invalid_request_error',
+    message:
+      'File references (file_id) are not supported: this gateway stores no files. Send the file inline.',
+    retry: false,
+  },
   rate_limit_exceeded: {
     status: 429,
     type: 'requests',
@@ -108,6 +128,12 @@ export const ERRORS = {
     type: 'server_error',
     message: 'The connection to the model backend failed.',
     retry: true,
+  },
+  upstream_certificate_refused: {
+    status: 502,
+    type: 'server_error',
+    message: "The request was not sent: the model backend's TLS certificate failed verification.",
+    retry: false,
   },
   upstream_unavailable: {
     status: 503,

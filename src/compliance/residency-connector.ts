@@ -1,12 +1,15 @@
 // The undici connector that enforces residency at connect time: resolve the upstream's host once (all
 // addresses), check every address (residency-guard.ts), then open the socket to exactly the checked address
-// (an IP literal, so nothing resolves it again between check and connect). TLS still verifies and sends SNI
-// for the original host name: undici derives the servername from `host`, which is left unchanged.
+// (an IP literal, so nothing resolves it again between check and connect). TLS (https) verifies the
+// certificate and sends SNI for the original host name, or for the configured server name, never for the
+// pinned address; with a CA given, only that CA is trusted. Verification cannot be turned off.
 // A refusal opens no socket, so not a byte reaches the upstream; it fails the request with
 // ResidencyViolationError, which the relay maps to 503 `residency_violation`.
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { buildConnector } from 'undici';
+import { passedChecks } from './passed-checks';
 import {
   checkAddresses,
   geoipCountry,
@@ -75,11 +78,37 @@ export class ResidencyEvents {
 
 export const residencyEvents = new ResidencyEvents();
 
+/** TLS to an https destination; ignored for http. */
+export interface DestinationTls {
+  /** PEM text of the CA certificate(s) to trust instead of the system store. */
+  ca?: string;
+  /** The name sent as SNI and required in the certificate; the URL's host when absent. */
+  serverName?: string;
+}
+
+/**
+ * TLS options for undici's connector: verification always on, the CA (when given) replacing the system
+ * store, and the certificate checked against the expected name rather than the pinned address undici
+ * connects to. An IP literal is never sent as SNI (RFC 6066); the certificate must then name that IP.
+ */
+function tlsOptions({ ca, serverName }: DestinationTls): Record<string, unknown> {
+  return {
+    rejectUnauthorized: true,
+    ...(ca === undefined ? {} : { ca }),
+    ...(serverName === undefined
+      ? {}
+      : {
+          checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+            checkServerIdentity(serverName, cert),
+        }),
+  };
+}
+
 export function residencyConnector(
   upstream: ResidencyPolicy & { id: string },
-  options: { timeout: number } & ResidencyHooks,
+  options: { timeout: number; tls?: DestinationTls } & ResidencyHooks,
 ): buildConnector.connector {
-  const inner = buildConnector({ timeout: options.timeout });
+  const inner = buildConnector({ timeout: options.timeout, ...tlsOptions(options.tls ?? {}) });
   const resolve: Resolver = options.resolve ?? ((host, opts) => dnsLookup(host, opts));
   const geo = options.geo ?? geoipCountry;
   return (opts, callback) => {
@@ -98,7 +127,13 @@ export function residencyConnector(
           return;
         }
         options.onPass?.(verdict.address);
-        inner({ ...opts, hostname: verdict.address }, callback);
+        const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+        passedChecks.publish({ destination: upstream.id, address: verdict.address, port });
+        // SNI and the name checked: the configured server name, else the URL's host (never the pinned IP).
+        const expected = options.tls?.serverName ?? host;
+        // An IP is never sent as SNI: undici would derive one from `host`, so it gets the pinned address too.
+        const sni = isIP(expected) === 0 ? { servername: expected } : { host: verdict.address };
+        inner({ ...opts, ...sni, hostname: verdict.address }, callback);
       },
       (err: Error) => callback(err, null),
     );

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Pool } from 'undici';
+import { selfSignedCertificate } from '../../test/helpers/certificates';
 import { ResidencyViolationError, residencyConnector, type Resolver } from './residency-connector';
 import { checkAddresses, geoipCountry } from './residency-guard';
 
@@ -13,6 +13,23 @@ const noGeo = () => {
 };
 
 describe('checkAddresses', () => {
+  it('accepts any country of a set, and bounds only non-public addresses by networks when asked', () => {
+    const geo = (address: string) => (address === '203.0.113.5' ? 'DE' : 'US');
+    const policy = {
+      networks: ['10.0.0.0/8'],
+      country: new Set(['NL', 'DE']),
+      networksBound: 'non_public' as const,
+    };
+    expect(checkAddresses(policy, ['203.0.113.5'], geo)).toMatchObject({ allowed: true });
+    expect(checkAddresses(policy, ['198.51.100.7'], geo)).toMatchObject({ reason: 'country_mismatch' });
+    expect(checkAddresses(policy, ['10.1.2.3'], noGeo)).toMatchObject({ allowed: true });
+    expect(checkAddresses(policy, ['192.168.1.1'], noGeo)).toMatchObject({ reason: 'outside_networks' });
+    // Without networksBound, a public address must also lie inside the networks.
+    expect(checkAddresses({ ...policy, networksBound: 'all' }, ['203.0.113.5'], geo)).toMatchObject({
+      reason: 'outside_networks',
+    });
+  });
+
   it('allows an address inside the declared networks and pins it', () => {
     expect(checkAddresses({ networks: ['10.20.0.0/24'], country: 'NL' }, ['10.20.0.7'], noGeo)).toEqual({
       allowed: true,
@@ -208,29 +225,8 @@ describe('residencyConnector', () => {
   it('keeps the original host name for TLS (SNI and certificate check) while connecting to the checked address', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hunze-residency-'));
     try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=other.example',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore', timeout: 60_000 },
-      );
-      const context = createSecureContext({
-        key: readFileSync(join(dir, 'key.pem')),
-        cert: readFileSync(join(dir, 'cert.pem')),
-      });
+      const self = selfSignedCertificate(dir, 'self', { commonName: 'other.example' });
+      const context = createSecureContext({ key: self.key, cert: self.cert });
       const names: string[] = [];
       const tlsServer = createTlsServer({
         SNICallback: (name, cb) => {

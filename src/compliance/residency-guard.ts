@@ -1,6 +1,8 @@
 // The connect-time residency check, as pure logic: every address an upstream's host resolved to must lie in
 // the upstream's declared `networks`, and a public address must also geolocate to its declared country.
 // One address failing refuses them all (a resolver that mixes in a foreign address is not trusted).
+// Media fetches go to hosts a client names: for them a public address need only geolocate to one of the
+// allowed countries, and `networks` bounds only private and loopback addresses (policy `networksBound`).
 // The geo-IP data is offline: geoip-country ships its database inside the npm package (GeoLite2 Country),
 // nothing is downloaded at install or run time, and its update watcher is never started.
 import ipaddr from 'ipaddr.js';
@@ -10,8 +12,16 @@ export type ResidencyReason =
 
 export interface ResidencyPolicy {
   networks: readonly string[];
-  /** ISO 3166-1 alpha-2 of the upstream's declared location. */
-  country: string;
+  /**
+   * Where a public address must geolocate: ISO 3166-1 alpha-2 of the destination's declared location, or a
+   * set of upper-case codes any of which will do (a media fetch: any country of residency.allowedRegions).
+   */
+  country: string | ReadonlySet<string>;
+  /**
+   * Which addresses `networks` bounds: 'all' (the default: declared destinations, every address inside), or
+   * 'non_public' (media fetches: private and loopback addresses only where listed, public ones by country).
+   */
+  networksBound?: 'all' | 'non_public';
 }
 
 /** ISO 3166-1 alpha-2 country of a public address, or null when the database does not know it. */
@@ -38,7 +48,7 @@ export function checkAddresses(
   if (addresses.length === 0) return { allowed: false, reason: 'no_address' };
   const ranges = policy.networks.flatMap(parseRange);
   for (const raw of addresses) {
-    const verdict = checkOne(raw, ranges, policy.country, geo);
+    const verdict = checkOne(raw, ranges, policy, geo);
     if (verdict) return verdict;
   }
   const first = ipaddr.process(addresses[0]!);
@@ -48,7 +58,7 @@ export function checkAddresses(
 function checkOne(
   raw: string,
   ranges: readonly [ipaddr.IPv4 | ipaddr.IPv6, number][],
-  country: string,
+  policy: ResidencyPolicy,
   geo: GeoLookup,
 ): Extract<ResidencyVerdict, { allowed: false }> | null {
   if (!ipaddr.isValid(raw)) return { allowed: false, reason: 'unroutable_address' };
@@ -58,13 +68,19 @@ function checkOne(
     ({ allowed: false, reason, address: address.toString(), family }) as const;
   const range = address.range();
   if (UNROUTABLE.has(range)) return refuse('unroutable_address');
+  const isPublic = !NON_PUBLIC.has(range);
+  const bounded = !isPublic || policy.networksBound !== 'non_public';
   const inside = ranges.some(([net, bits]) => net.kind() === address.kind() && address.match(net, bits));
-  if (!inside) return refuse('outside_networks');
-  if (NON_PUBLIC.has(range)) return null;
+  if (bounded && !inside) return refuse('outside_networks');
+  if (!isPublic) return null;
   const located = geo(address.toString());
   if (located === null) return refuse('country_unknown');
-  if (located.toUpperCase() !== country.toUpperCase()) return refuse('country_mismatch');
+  if (!countryAllowed(located.toUpperCase(), policy.country)) return refuse('country_mismatch');
   return null;
+}
+
+function countryAllowed(located: string, allowed: string | ReadonlySet<string>): boolean {
+  return typeof allowed === 'string' ? located === allowed.toUpperCase() : allowed.has(located);
 }
 
 function parseRange(cidr: string): [ipaddr.IPv4 | ipaddr.IPv6, number][] {

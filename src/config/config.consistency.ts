@@ -6,7 +6,37 @@ import type { HunzeConfigFile } from './config.schema';
 const RESERVED_MODEL_NAMES = new Set(['auto']);
 
 export function checkConsistency(file: HunzeConfigFile): string[] {
-  return [...checkUpstreams(file), ...checkModels(file), ...checkResidency(file), ...checkTelemetry(file)];
+  return [
+    ...checkUpstreams(file),
+    ...checkModels(file),
+    ...checkResidency(file),
+    ...checkTelemetry(file),
+    ...checkStoreCountries(file),
+  ];
+}
+
+/**
+ * The database and Redis may be elsewhere only inside their declared networks, and a public address there
+ * must be in their country (the operator's when not declared), which must be an allowed region. Their
+ * addresses are checked when they connect (compliance/store-guard.ts) and by `hunze config check`.
+ */
+function checkStoreCountries(file: HunzeConfigFile): string[] {
+  const problems: string[] = [];
+  for (const store of ['database', 'redis'] as const) {
+    const { networks, country: declared } = file[store];
+    if (networks.length === 0 && declared === undefined) continue; // loopback only: the appliance itself
+    const country = declared ?? file.appliance.operator.country;
+    if (!country)
+      problems.push(
+        `${store}.country: required when ${store}.networks is set and the operator has no country`,
+      );
+    else if (!expandRegions(file.residency.allowedRegions).has(normaliseCountry(country)))
+      problems.push(
+        `${store}.country: residency violation: the ${store} is in ${normaliseCountry(country)}, ` +
+          `outside the allowed regions (${file.residency.allowedRegions.join(', ')})`,
+      );
+  }
+  return problems;
 }
 
 /** The OTLP collector is an outbound destination like an upstream: it must declare where it is. */

@@ -68,6 +68,30 @@ describe('config loader', () => {
     ]);
   });
 
+  it('takes media.allowedHosts as host names, IP addresses or CIDR ranges, and nothing else', () => {
+    const withHosts = (hosts: string) => `${shipped}\nmedia: { remoteUrls: fetch, allowedHosts: ${hosts} }\n`;
+    expect(problemsOf(withHosts('[media.internal, 10.0.0.0/8, 127.0.0.1, "::1", "fd00::/8"]'))).toEqual([]);
+    expect(problemsOf(withHosts('["http://x/", "a b", "*.example"]'))).toEqual([
+      expect.stringMatching(/^media\.allowedHosts: .*host name or a CIDR range/),
+    ]);
+  });
+
+  it("takes an upstream's declared egress lockdown: defaultDeny and CIDR ranges, off when absent", () => {
+    const first = shipped.indexOf('    networks:');
+    const withEgress = (egress: string) =>
+      `${shipped.slice(0, first)}    egress: ${egress}\n${shipped.slice(first)}`;
+    const config = parseConfig(withEgress('{ defaultDeny: true, allowed: [10.20.0.0/24, "fd00::/8"] }'), {});
+    expect(config.file.upstreams[0]?.egress).toEqual({
+      defaultDeny: true,
+      allowed: ['10.20.0.0/24', 'fd00::/8'],
+    });
+    expect(parseConfig(shipped, {}).file.upstreams[0]?.egress).toBeUndefined();
+    expect(problemsOf(withEgress('{ defaultDeny: yes-please, allowed: [everywhere] }'))).toEqual([
+      'upstreams[0].egress.defaultDeny: must be a boolean value',
+      'upstreams[0].egress.allowed: each must be a CIDR range',
+    ]);
+  });
+
   it('refuses an upstream outside the allowed regions and names it', () => {
     const us = shipped.replace(
       '{ country: NL, city: Groningen, site: Groningen DC1 }',

@@ -2,13 +2,14 @@
 // Returns every problem at once (one line each, with its key path) so `hunze config check` can list them.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { parseDocument } from 'yaml';
 import { HunzeConfigFile } from './config.schema';
 import { HunzeConfig } from './hunze-config';
 import { checkConsistency } from './config.consistency';
+import { readUpstreamCas } from './upstream-tls';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -55,13 +56,20 @@ export function parseConfig(text: string, env: Env, sourcePath = '<inline>'): Hu
   const problems = validateSync(file, { whitelist: true, forbidNonWhitelisted: true }).flatMap((e) =>
     flattenErrors(e, ''),
   );
+  const wellFormed = problems.length === 0;
   if (problems.length === 0) problems.push(...resolveSecrets(file, env), ...checkConsistency(file));
+  // The CA files of https upstreams, read now; relative paths are taken from the config file's directory.
+  const tls = wellFormed
+    ? readUpstreamCas(file, sourcePath === '<inline>' ? process.cwd() : dirname(sourcePath))
+    : { cas: new Map<string, string>(), problems: [] };
+  problems.push(...tls.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     file,
     fingerprint,
     sourcePath,
+    upstreamCas: tls.cas,
     redactedDocument: redactSecrets(withOverrides),
     databaseUrl: nonEmpty(env.DATABASE_URL),
     dataDir: resolve(nonEmpty(env.HUNZE_DATA_DIR) ?? 'data'),

@@ -22,6 +22,9 @@ import {
 
 const COUNTRY = /^[A-Z]{2}$/;
 const CIDR = /^[0-9a-fA-F:.]+\/\d{1,3}$/;
+/** A CIDR range or a host name (letters, digits, hyphens, dots; an IP literal counts as a /32 or /128). */
+const MEDIA_HOST =
+  /^(?:[0-9a-fA-F:.]+\/\d{1,3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,252}))$/;
 export const MODEL_KINDS = ['chat', 'embedding', 'image', 'audio'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
@@ -89,6 +92,26 @@ export class CircuitBreakerConfig {
   @IsNumber() @Min(0.1) openSeconds: number = 10;
 }
 
+/** TLS to an https upstream: the CA that signed its certificate and the name it must carry. */
+export class UpstreamTlsConfig {
+  /** Path to a PEM file of the CA certificate(s) that verify the upstream (instead of the system store). */
+  @IsOptional() @IsString() @MinLength(1) ca?: string;
+  /** The name sent as SNI and verified in the certificate; the base URL's host when absent. */
+  @IsOptional() @IsString() @MinLength(1) serverName?: string;
+}
+
+/**
+ * The upstream host's own outbound traffic as the deployment declares it (deploy/ renders it from the inventory
+ * that also writes the host's nftables rules). The appliance cannot see another host's firewall: the reports
+ * state this as declared, not as checked.
+ */
+export class UpstreamEgressConfig {
+  /** Whether the host drops every outbound connection it was not given an allowance for. */
+  @IsBoolean() defaultDeny: boolean = false;
+  /** Where the host may still connect to (gateways, DNS, NTP, package mirror). */
+  @IsArray() @Matches(CIDR, { each: true, message: 'each must be a CIDR range' }) allowed: string[] = [];
+}
+
 export class UpstreamConfig {
   @Matches(/^[a-z0-9][a-z0-9._-]*$/, {
     message: 'must be lowercase letters, digits, dot, dash or underscore',
@@ -108,6 +131,8 @@ export class UpstreamConfig {
   @ValidateNested() @Type(() => HealthCheckConfig) healthCheck: HealthCheckConfig = new HealthCheckConfig();
   @ValidateNested() @Type(() => CircuitBreakerConfig) circuitBreaker: CircuitBreakerConfig =
     new CircuitBreakerConfig();
+  @IsOptional() @ValidateNested() @Type(() => UpstreamTlsConfig) tls?: UpstreamTlsConfig;
+  @IsOptional() @ValidateNested() @Type(() => UpstreamEgressConfig) egress?: UpstreamEgressConfig;
 }
 
 export class ModelCacheConfig {
@@ -145,7 +170,31 @@ export class TelemetryConfig {
   @IsBoolean() prometheus: boolean = true;
 }
 
-export class RedisConfig {
+/**
+ * Where a store the appliance connects to (database, Redis) may be: every resolved address inside `networks`
+ * (none declared: loopback or a Unix socket only), a public address in `country` (the operator's when absent).
+ */
+export class StoreLocationConfig {
+  @IsArray() @Matches(CIDR, { each: true, message: 'each must be a CIDR range' }) networks: string[] = [];
+  @IsOptional() @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' }) country?: string;
+}
+
+export const REMOTE_MEDIA_POLICIES = ['refuse', 'fetch'] as const;
+export type RemoteMediaPolicy = (typeof REMOTE_MEDIA_POLICIES)[number];
+
+/** Media referenced by URL in a request (image, audio, file parts). */
+export class MediaConfig {
+  /** refuse: 400 remote_media_refused; fetch: the gateway downloads it through the residency guard. */
+  @IsIn(REMOTE_MEDIA_POLICIES) remoteUrls: RemoteMediaPolicy = 'refuse';
+  @IsInt() @Min(1) @Max(1024 * 1024 * 1024) maxBytes: number = 20_971_520;
+  /** Private or loopback hosts a fetch may reach: host names or CIDR ranges. */
+  @IsArray()
+  @Matches(MEDIA_HOST, { each: true, message: 'each must be a host name or a CIDR range' })
+  allowedHosts: string[] = [];
+  @IsInt() @Min(1) @Max(120_000) timeoutMs: number = 10_000;
+}
+
+export class RedisConfig extends StoreLocationConfig {
   @IsOptional() @IsString() url?: string | null = null;
   /**
    * How often each replica exchanges its rate-limit counts with Redis, in ms. 0: one Redis round trip per
@@ -166,4 +215,7 @@ export class HunzeConfigFile {
   @ValidateNested() @Type(() => RetentionConfig) retention: RetentionConfig = new RetentionConfig();
   @ValidateNested() @Type(() => TelemetryConfig) telemetry: TelemetryConfig = new TelemetryConfig();
   @ValidateNested() @Type(() => RedisConfig) redis: RedisConfig = new RedisConfig();
+  @ValidateNested() @Type(() => StoreLocationConfig) database: StoreLocationConfig =
+    new StoreLocationConfig();
+  @ValidateNested() @Type(() => MediaConfig) media: MediaConfig = new MediaConfig();
 }

@@ -9,6 +9,8 @@ export abstract class HunzeConfig {
   /** SHA-256 (hex) of the canonical config, with secrets kept as their `env:NAME` references. */
   abstract readonly fingerprint: string;
   abstract readonly sourcePath: string;
+  /** PEM certificates of each https upstream's `tls.ca`, by upstream id, read when the config loaded. */
+  abstract readonly upstreamCas: ReadonlyMap<string, string>;
   /** The config as written (env overrides applied), secrets only as their `env:NAME` reference or `<redacted>`. */
   abstract readonly redactedDocument: unknown;
   /** Postgres connection string; unset means the embedded PGlite database in `dataDir`. */

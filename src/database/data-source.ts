@@ -7,12 +7,14 @@ import { PGliteDriver } from 'typeorm-pglite';
 import { AccountEntity } from '../auth/entities/account.entity';
 import { ApiKeyEntity } from '../auth/entities/api-key.entity';
 import { AuditEventEntity } from '../compliance/audit-event.entity';
+import { loopbackGuard, type StoreGuard } from '../compliance/store-guard';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AccountsAndKeys1732000000000 } from './migrations/1732000000000-accounts-and-keys';
 import { AuditEvents1732100000000 } from './migrations/1732100000000-audit-events';
 import { UsageRecords1732200000000 } from './migrations/1732200000000-usage-records';
 import { AccountLimits1732300000000 } from './migrations/1732300000000-account-limits';
 import { UsageRecordEntity } from '../metering/usage-record.entity';
+import { residencyPgStream } from './residency-pg-socket';
 
 export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity, UsageRecordEntity];
 export const MIGRATIONS = [
@@ -25,7 +27,14 @@ export const MIGRATIONS = [
 /** Serialises migrations across replicas that start at the same moment. */
 const MIGRATION_LOCK = 0x68756e7a; // "hunz"
 
-export function createDataSource(config: Pick<HunzeConfig, 'databaseUrl' | 'dataDir'>): DataSource {
+/**
+ * Every PostgreSQL connection of the pool passes `guard` (database.networks; see residency-pg-socket.ts).
+ * Without one, the rule for a database that declares no networks applies: loopback or a Unix socket only.
+ */
+export function createDataSource(
+  config: Pick<HunzeConfig, 'databaseUrl' | 'dataDir'>,
+  guard: StoreGuard = loopbackGuard('database'),
+): DataSource {
   const common = {
     type: 'postgres' as const,
     entities: ENTITIES,
@@ -36,7 +45,11 @@ export function createDataSource(config: Pick<HunzeConfig, 'databaseUrl' | 'data
   };
   let options: DataSourceOptions;
   if (config.databaseUrl) {
-    options = { ...common, url: config.databaseUrl, extra: { max: 10, application_name: 'hunze' } };
+    options = {
+      ...common,
+      url: config.databaseUrl,
+      extra: { max: 10, application_name: 'hunze', stream: residencyPgStream(guard) },
+    };
   } else {
     const dir = join(config.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });

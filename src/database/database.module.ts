@@ -1,6 +1,8 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { storeGuard } from '../compliance/store-guard';
 import { HunzeConfig } from '../config/hunze-config';
+import { AppLogger } from '../telemetry/logger';
 import { createDataSource, migrate } from './data-source';
 
 /** Opens the database and applies migrations before any other module starts. */
@@ -9,9 +11,9 @@ import { createDataSource, migrate } from './data-source';
   providers: [
     {
       provide: DataSource,
-      inject: [HunzeConfig],
-      useFactory: async (config: HunzeConfig) => {
-        const dataSource = createDataSource(config);
+      inject: [HunzeConfig, AppLogger],
+      useFactory: async (config: HunzeConfig, log: AppLogger) => {
+        const dataSource = createDataSource(config, storeGuard(config.file, 'database', { log }));
         await dataSource.initialize();
         await migrate(dataSource);
         return dataSource;

@@ -1,6 +1,7 @@
 // How a chat completion reaches the client once its model is known: streams and plain answers relayed as
 // they are; deterministic answers of models with a cache through the response cache; answers chosen by
-// model "auto" annotated with `_routing` when the client sent `routing`.
+// model "auto" annotated with `_routing` when the client sent `routing`. Media referenced by URL is refused or
+// fetched and inlined first (media/remote-media.service.ts), once the model is known.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { elapsedMs } from '../common/request-context';
@@ -8,6 +9,7 @@ import type { ResolvedModel } from '../models/model-registry.service';
 import type { RoutingDecision } from './auto-router.service';
 import type { ChatCompletionDto } from './dto/chat-completion.dto';
 import { generationCall } from './generation-call';
+import { RemoteMedia } from './media/remote-media.service';
 import { noteUsage, Relay } from './relay.service';
 import { ResponseCache } from './response-cache.service';
 import { RoutingAnnotateTransform } from './routing-annotate.transform';
@@ -22,6 +24,7 @@ export class ChatCompletionService {
   constructor(
     @Inject(Relay) private readonly relay: Relay,
     @Inject(ResponseCache) private readonly cache: ResponseCache,
+    @Inject(RemoteMedia) private readonly media: RemoteMedia,
   ) {}
 
   async complete(
@@ -31,6 +34,7 @@ export class ChatCompletionService {
     reply: FastifyReply,
     routing?: RoutingDecision,
   ): Promise<void> {
+    await this.media.inline('chat', body); // in place: a fallback to a second model finds nothing left
     const { routing: _routingRequest, ...clientBody } = body; // a gateway instruction, never sent upstream
     const call = generationCall(CHAT_PATH, clientBody, model);
     if (call.stream && routing)

@@ -18,6 +18,7 @@ import { AudioController } from './audio.controller';
 import { ImageStore } from './image-store.service';
 import { ImagesController } from './images.controller';
 import { ImagesService } from './images.service';
+import { RemoteMedia } from './media/remote-media.service';
 import { MultipartSetup } from './multipart.setup';
 import { TranscriptionService } from './transcription.service';
 import { UpstreamsController } from './upstreams.controller';
@@ -48,6 +49,7 @@ import { UpstreamsController } from './upstreams.controller';
     ImagesService,
     TranscriptionService,
     MultipartSetup,
+    RemoteMedia,
   ],
   exports: [UpstreamPools],
 })

@@ -20,10 +20,19 @@ const TIMEOUTS = new Set([
   'ETIMEDOUT',
 ]);
 
+/**
+ * Certificate verification failures (OpenSSL's verify results as Node names them, and Node's own name
+ * check): the TLS handshake ended before a byte of the request was written.
+ */
+const CERTIFICATE_REFUSED =
+  /CERT|^UNABLE_TO_|^(INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED|HOSTNAME_MISMATCH)$/;
+
 /** A transport failure (no usable answer): refused, reset or timed out. */
 export function fromTransportError(err: unknown): ApiError {
   const code = (err as { code?: unknown })?.code;
   if (code === 'HUNZE_RESIDENCY') return new ApiError('residency_violation'); // refused before connecting
+  if (typeof code === 'string' && CERTIFICATE_REFUSED.test(code))
+    return new ApiError('upstream_certificate_refused');
   if (typeof code === 'string' && UNAVAILABLE.has(code)) return new ApiError('upstream_unavailable');
   if (typeof code === 'string' && TIMEOUTS.has(code)) return new ApiError('upstream_timeout');
   return new ApiError('upstream_connection_failed');

@@ -23,8 +23,10 @@ export class UpstreamPools implements OnApplicationBootstrap, OnApplicationShutd
       log.warn('residency_violation', { ...violation });
       residencyEvents.publish(violation);
     };
-    for (const upstream of config.file.upstreams)
-      this.targets.set(upstream.id, new UpstreamTarget(upstream, { onViolation }));
+    for (const upstream of config.file.upstreams) {
+      const ca = config.upstreamCas.get(upstream.id);
+      this.targets.set(upstream.id, new UpstreamTarget(upstream, { onViolation }, ca));
+    }
     metrics.watchUpstreams(() => this.targets.values()); // hunze_upstream_up, read at each scrape
   }
 

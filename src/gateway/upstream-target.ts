@@ -55,21 +55,25 @@ export class UpstreamTarget {
   /** The latest check, passed or refused; null until the first connection is opened. */
   residencyCheck: ResidencyCheck | null = null;
 
+  /** `caPem`: the text of `tls.ca`, read when the configuration was loaded. */
   constructor(
     readonly config: UpstreamConfig,
     residency: ResidencyHooks = {},
+    caPem?: string,
   ) {
     const base = new URL(config.baseUrl);
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.authorization = config.apiKey ? `Bearer ${config.apiKey}` : undefined;
     this.pool = new Pool(base.origin, {
       connections: config.maxConnections,
-      // Every new connection passes the residency guard and connects to the very address it checked.
+      // Every new connection passes the residency guard and connects to the very address it checked;
+      // https verifies the certificate (against tls.ca when given), health probes included.
       connect: residencyConnector(
         { id: config.id, networks: config.networks, country: config.location.country },
         {
           ...residency,
           timeout: config.timeouts.connectMs,
+          tls: { ca: caPem, serverName: config.tls?.serverName },
           onViolation: (violation) => {
             this.residencyRefused = violation;
             this.residencyCheck = {

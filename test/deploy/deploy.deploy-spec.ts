@@ -5,7 +5,9 @@
 // configured, over TLS, with the openai SDK: one rate limit shared through Redis, a revocation seen by both
 // within a second, usage from both in the one Postgres, and a replica killed with SIGKILL mid-load while
 // HAProxy moves new requests to the other. The GPU roles, whose servers need GPUs, run in --check --diff
-// mode against the Groningen inventory; ansible-lint (production profile) and --syntax-check cover all.
+// mode against the Groningen inventory, and the ci-local vLLM backend's files and every host's default-deny
+// egress rules are rendered (never loaded: they would cut this machine off) and read back; ansible-lint
+// (production profile) and --syntax-check cover all.
 // Runs once (Jest project `deploy`), not per database project: it deploys against PostgreSQL only. One file,
 // longer than most, because every test shares one deployment that takes half a minute to make.
 import { execFileSync } from 'node:child_process';
@@ -295,14 +297,22 @@ beforeAll(async () => {
       '--check',
       '--diff',
     ].concat(['-e', `@${tmp}/check-vars.json`]),
-    { env: checkModeEnv, timeoutMs: PLAYBOOK_MS },
+    // Seven hosts, every role: the longest run here (egress rules on each host, the GPU roles' checks).
+    { env: checkModeEnv, timeoutMs: 2 * PLAYBOOK_MS },
   );
+  // This machine's PostgreSQL and Redis stand in for gro-db-1 and gro-redis-1 when the rendered config is
+  // checked and reported from: their loopback range is declared next to the service network.
   groningenConfig = playbook([
     '-i',
     'inventories/groningen',
     'playbooks/render-config.yml',
     '-e',
     `hunze_render_to=${tmp}/groningen.yaml`,
+    '-e',
+    JSON.stringify({
+      hunze_database_networks: ['10.20.1.0/24', '127.0.0.0/8'],
+      hunze_redis_networks: ['10.20.1.0/24', '127.0.0.0/8'],
+    }),
   ]);
 
   firstRun = await deployLocal();
@@ -352,41 +362,62 @@ describe('deploy/ (Ansible) on this machine', () => {
     expect([groningen.code, local.code]).toEqual([0, 0]);
   });
 
-  it('checks the Groningen inventory in --check --diff mode: GPU backends, HAProxy and gateways with production settings', async () => {
-    const run = await productionCheck;
-    const recap = expectPlaybookSucceeded(run);
-    expect([...recap.keys()].sort()).toEqual(
-      ['gro-a40-1', 'gro-flux-1', 'gro-gw-1', 'gro-l40s-1', 'gro-lb-1', 'gro-tei-1', 'gro-whisperx-1'].sort(),
-    );
-    // The GPU units serve exactly the model ids the gateway's config names; HAProxy runs chrooted as its
-    // own user and balances the inventory's gateway hosts; the gateways run as their own user.
-    for (const line of [
-      'vllm serve Qwen/Qwen3.6-35B-A3B-FP8',
-      '--served-model-name Qwen/Qwen3.6-35B-A3B-FP8',
-      '--served-model-name google/gemma-4-31B-it',
-      '--max-model-len 131072',
-      '--tensor-parallel-size 2',
-      '--model-id BAAI/bge-m3',
-      '--served-model-name BAAI/bge-m3',
-      '--max-client-batch-size 32',
-      'vllm serve black-forest-labs/FLUX.1-schnell --omni',
-      '--served-model-name black-forest-labs/FLUX.1-dev',
-      'whisperx-api-server',
-      'ProtectSystem=strict',
-      'chroot ',
-      'user haproxy',
-      'ssl-min-ver TLSv1.2',
-      'server gro-gw-1-8080 10.20.1.21:8080',
-      'server gro-gw-2-8080 10.20.1.22:8080',
-      'User=hunze',
-      'apiKey: env:HUNZE_UPSTREAM_KEY_GRO_TEI_1',
-    ]) {
-      expect(run.output).toContain(line);
-    }
-    // Secret files are written with no_log: no key appears in Ansible's output.
-    for (const value of [CHECK_MODE_KEY, ADMIN_KEY, DATABASE_PASSWORD])
-      expect(run.output).not.toContain(value);
-  });
+  it(
+    'checks the Groningen inventory in --check --diff mode: GPU backends, HAProxy and gateways with production settings',
+    async () => {
+      const run = await productionCheck;
+      const recap = expectPlaybookSucceeded(run);
+      expect([...recap.keys()].sort()).toEqual(
+        [
+          'gro-a40-1',
+          'gro-flux-1',
+          'gro-gw-1',
+          'gro-l40s-1',
+          'gro-lb-1',
+          'gro-tei-1',
+          'gro-whisperx-1',
+        ].sort(),
+      );
+      // The GPU units serve exactly the model ids the gateway's config names, from local weights, offline, and
+      // every host drops outbound traffic it has no allowance for; HAProxy runs chrooted as its
+      // own user and balances the inventory's gateway hosts; the gateways run as their own user.
+      const weights = join(tmp, 'check', 'srv', 'hunze', 'models');
+      for (const line of [
+        `vllm serve ${weights}/Qwen/Qwen3.6-35B-A3B-FP8 `,
+        '--served-model-name Qwen/Qwen3.6-35B-A3B-FP8',
+        '--served-model-name google/gemma-4-31B-it',
+        '--max-model-len 131072',
+        '--tensor-parallel-size 2',
+        `--volume ${weights}/BAAI/bge-m3:/model:ro`,
+        '--model-id /model',
+        '--served-model-name BAAI/bge-m3',
+        '--max-client-batch-size 32',
+        `vllm serve ${weights}/black-forest-labs/FLUX.1-schnell --omni`,
+        '--allowed-media-domains media.invalid',
+        'Environment=HF_HUB_OFFLINE=1',
+        '--env TRANSFORMERS_OFFLINE=1',
+        '--pull never',
+        `--volume ${weights}/huggingface:/data/huggingface:ro`,
+        'type filter hook output priority filter; policy drop;',
+        '--served-model-name black-forest-labs/FLUX.1-dev',
+        'whisperx-api-server',
+        'ProtectSystem=strict',
+        'chroot ',
+        'user haproxy',
+        'ssl-min-ver TLSv1.2',
+        'server gro-gw-1-8080 10.20.1.21:8080',
+        'server gro-gw-2-8080 10.20.1.22:8080',
+        'User=hunze',
+        'apiKey: env:HUNZE_UPSTREAM_KEY_GRO_TEI_1',
+      ]) {
+        expect(run.output).toContain(line);
+      }
+      // Secret files are written with no_log: no key appears in Ansible's output.
+      for (const value of [CHECK_MODE_KEY, ADMIN_KEY, DATABASE_PASSWORD])
+        expect(run.output).not.toContain(value);
+    },
+    2 * PLAYBOOK_MS,
+  );
 
   it('renders from the Groningen inventory a config that passes `hunze config check`, whose reports name its hosts, sites and operators', async () => {
     expectPlaybookSucceeded(await groningenConfig);
@@ -403,6 +434,9 @@ describe('deploy/ (Ansible) on this machine', () => {
     expect(check.stdout).toContain('valid (7 upstreams, 6 models');
     const rendered = readFileSync(config, 'utf8');
     expect(rendered).toContain('hardware: "NVIDIA A40 48 GB"');
+    expect(rendered).toContain('egress: { defaultDeny: true, allowed: ["10.20.0.0/24"] }');
+    expect(rendered).toContain('database: {"networks": ["10.20.1.0/24", "127.0.0.0/8"]}');
+    expect(rendered).toContain('media: {"remoteUrls": "refuse"}');
     expect(rendered).not.toContain(CHECK_MODE_KEY);
 
     const out = join(tmp, 'reports');
@@ -411,6 +445,10 @@ describe('deploy/ (Ansible) on this machine', () => {
     const text = readdirSync(out)
       .map((f) => readFileSync(join(out, f), 'utf8'))
       .join('\n');
+    expect(text).toContain(
+      'gro-a40-1: default-deny egress declared by the deployment; allowed: 10.20.0.0/24',
+    );
+    expect(text).toContain('Remote media URLs are refused');
     for (const name of [
       ...GRONINGEN_UPSTREAMS,
       'Groningen DC1',
@@ -444,6 +482,97 @@ describe('deploy/ (Ansible) on this machine', () => {
       expect(unit).toContain(line);
     }
   });
+
+  it(
+    'renders default-deny egress rules for every host from the inventory, and loads none of them here',
+    async () => {
+      const rules = (host: string) =>
+        readFileSync(join(prefix, 'etc', 'nftables.d', `hunze-egress-${host}.nft`), 'utf8');
+      const allowances = (text: string) =>
+        text
+          .split('\n')
+          .map((line) => line.trim())
+          .filter((line) => / daddr /.test(line));
+      // The operator's lists (ci-local: documentation addresses) on every host.
+      const operator = [
+        'ip daddr { 192.0.2.53/32 } meta l4proto { tcp, udp } th dport { 53 } accept',
+        'ip daddr { 192.0.2.123/32 } udp dport { 123 } accept',
+        'ip daddr { 192.0.2.80/32 } tcp dport { 443 } accept',
+      ];
+      for (const host of ['ci-db', 'ci-redis', 'ci-lb', 'ci-gw']) {
+        const text = rules(host);
+        for (const line of [
+          'table inet hunze_egress {',
+          'type filter hook output priority filter; policy drop;',
+          'oif "lo" accept',
+          'ct state established,related accept',
+        ])
+          expect({ host, text }).toEqual({ host, text: expect.stringContaining(line) });
+      }
+      // The database and Redis reach nothing but the operator's lists; HAProxy the two replicas; the gateway
+      // its upstream's port, PostgreSQL and Redis on their declared networks.
+      expect(allowances(rules('ci-db'))).toEqual(operator);
+      expect(allowances(rules('ci-redis'))).toEqual(operator);
+      const [low, high] = [...gatewayPorts].sort((a, b) => a - b);
+      expect(allowances(rules('ci-lb'))).toEqual([
+        `ip daddr { 127.0.0.1/32 } tcp dport { ${low}, ${high} } accept`,
+        ...operator,
+      ]);
+      expect(allowances(rules('ci-gw'))).toEqual([
+        `ip daddr { 127.0.0.0/8 } tcp dport { ${upstream.port} } accept`,
+        'ip daddr { 127.0.0.0/8 } tcp dport { 5432 } accept',
+        'ip daddr { 127.0.0.0/8 } tcp dport { 6379 } accept',
+        ...operator,
+      ]);
+      // hunze_egress_apply: false in ci-local: rendered, never loaded, no boot unit.
+      expect(() => statSync(join(prefix, 'etc', 'systemd', 'system', 'hunze-egress.service'))).toThrow();
+      expect(firstRun.output).not.toMatch(/Load the egress rules[^\n]*\n(changed|ok): /);
+
+      // The GPU host: its rules, and its vLLM backend's unit and environment, rendered by the play that
+      // installs and starts nothing.
+      const gpu = expectPlaybookSucceeded(
+        await playbook([
+          '-i',
+          'inventories/ci-local',
+          'playbooks/render-gpu.yml',
+          '-e',
+          `@${tmp}/ci-vars.json`,
+        ]),
+      );
+      expect([...gpu.keys()]).toEqual(['ci-vllm']);
+      expect(allowances(rules('ci-vllm'))).toEqual(['ip daddr { 127.0.0.0/8 } accept', ...operator]);
+      expect(rules('ci-vllm')).toContain('policy drop;');
+      const unit = readFileSync(join(prefix, 'etc', 'systemd', 'system', 'vllm-ci-vllm.service'), 'utf8');
+      for (const line of [
+        'Environment=VLLM_NO_USAGE_STATS=1\n',
+        'Environment=DO_NOT_TRACK=1\n',
+        'Environment=HF_HUB_OFFLINE=1\n',
+        'Environment=TRANSFORMERS_OFFLINE=1\n',
+        'Environment=VLLM_MEDIA_URL_ALLOW_REDIRECTS=0\n',
+        `vllm serve ${prefix}/srv/hunze/models/${MODEL} \\\n`,
+        `--served-model-name ${MODEL} `,
+        `--port ${upstream.port} `,
+        '--allowed-media-domains media.invalid ',
+      ])
+        expect(unit).toContain(line);
+      expect(unit).not.toContain('--allowed-local-media-path');
+      const envFile = join(prefix, 'etc', 'vllm', 'ci-vllm.env');
+      expect(statSync(envFile).mode & 0o777).toBe(0o600);
+      expect(readFileSync(envFile, 'utf8')).toContain(`VLLM_API_KEY='${UPSTREAM_KEY}'`);
+
+      // The gateway's config declares what the reports state: media policy, store networks, the GPU
+      // host's egress as this inventory renders it (not loaded here: not default-deny).
+      const config = readFileSync(join(prefix, 'etc', 'hunze', 'hunze.yaml'), 'utf8');
+      for (const line of [
+        'media: {"remoteUrls": "refuse"}',
+        'database: {"networks": ["127.0.0.0/8"]}',
+        'redis: {"url": "env:REDIS_URL", "networks": ["127.0.0.0/8"]}',
+        'egress: { defaultDeny: false, allowed: ["127.0.0.0/8", "192.0.2.123/32", "192.0.2.53/32", "192.0.2.80/32"] }',
+      ])
+        expect(config).toContain(line);
+    },
+    PLAYBOOK_MS + 30_000,
+  );
 
   it('deploys a config the installed `hunze config check` accepts with the deployed secrets', async () => {
     const result = await runCommand(join(prefix, 'usr', 'local', 'bin', 'hunze'), ['config', 'check'], {

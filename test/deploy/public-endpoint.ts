@@ -1,27 +1,24 @@
 // The appliance as clients see it: HAProxy's TLS port, trusted through the test's self-signed certificate.
 // The openai SDK, /admin/v1 calls and raw TLS handshakes all go through it.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch, request } from 'undici';
+import { selfSignedCertificate as selfSigned } from '../helpers/certificates';
 
-/** A self-signed EC certificate for localhost; returns the certificate (the CA to trust) and writes
+/** A self-signed certificate for localhost; returns the certificate (the CA to trust) and writes
  * `<dir>/tls.pem` (certificate and key, as HAProxy's `crt` wants it). */
 export function selfSignedCertificate(dir: string): { ca: string; pem: string } {
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1']
-      .concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-      .concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
-    { stdio: 'ignore', timeout: 10_000 },
-  );
-  const ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  const self = selfSigned(dir, 'localhost', {
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    ips: ['127.0.0.1'],
+  });
   const pem = join(dir, 'tls.pem');
-  writeFileSync(pem, ca + readFileSync(join(dir, 'key.pem'), 'utf8'), { mode: 0o600 });
-  return { ca, pem };
+  writeFileSync(pem, self.cert + self.key, { mode: 0o600 });
+  return { ca: self.cert, pem };
 }
 
 /**

@@ -7,12 +7,17 @@
 // The canary contains "~", which x-request-id does not allow: a client's request id is client-chosen
 // metadata that the gateway keeps and echoes when it is valid, so the canary is made invalid as one.
 // Admin endpoints are excluded from the canary: a key's name and account are metadata the admin stores.
+//
+// Media by URL, in both modes of media.remoteUrls: the main server fetches (a media server on 127.0.0.1 serves
+// bytes that contain the canary, at paths that contain it, and refuses a redirect, a wrong type and an
+// unlisted host); a second server in the default `refuse` mode refuses the same URLs. Both are searched.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeFlux } from '../fakes/fake-flux';
+import { FakeMediaServer, PNG_SIGNATURE } from '../fakes/fake-media-server';
 import { FakeOtlpCollector } from '../fakes/fake-otlp-collector';
 import { FakeTei } from '../fakes/fake-tei';
 import { FakeVllm } from '../fakes/fake-vllm';
@@ -57,6 +62,15 @@ describe('metadata only: the canary never leaves the request', () => {
   let flux: FakeFlux;
   let whisperx: FakeWhisperx;
   let collector: FakeOtlpCollector;
+  let media: FakeMediaServer;
+  /** Not in media.allowedHosts: never contacted. */
+  let unlisted: FakeMediaServer;
+  /** The second server, in media.remoteUrls: refuse (the default), with its own data. */
+  let refusing: {
+    server: ServeChild;
+    dataDir: string;
+    database?: { url: string; drop: () => Promise<void> };
+  };
   let tmp: string;
   let dataDir: string;
   let workDir: string;
@@ -71,6 +85,14 @@ describe('metadata only: the canary never leaves the request', () => {
     flux = await FakeFlux.start({ apiKey: SECRETS['flux api key'] });
     whisperx = await FakeWhisperx.start({ apiKey: SECRETS['whisperx api key'] });
     collector = await FakeOtlpCollector.start();
+    media = await FakeMediaServer.start('127.0.0.1');
+    unlisted = await FakeMediaServer.start('127.0.0.2');
+    media.image = Buffer.concat([
+      PNG_SIGNATURE,
+      randomBytes(300),
+      Buffer.from(`media ${CANARY} bytes`),
+      randomBytes(300),
+    ]);
     tmp = mkdtempSync(join(tmpdir(), 'hunze-canary-'));
     dataDir = join(tmp, 'data');
     workDir = join(tmp, 'cwd');
@@ -103,7 +125,9 @@ describe('metadata only: the canary never leaves the request', () => {
           { id: IMAGE, aliases: ['flux'], kind: 'image', upstreams: ['flux-a'] },
           { id: AUDIO, aliases: ['whisper-1'], kind: 'audio', upstreams: ['whisperx-a'] },
         ],
-        extraYaml: `telemetry: { otlpEndpoint: "${collector.url}", otlpNetworks: [127.0.0.0/8], otlpIntervalSeconds: 1 }\n`,
+        extraYaml:
+          `telemetry: { otlpEndpoint: "${collector.url}", otlpNetworks: [127.0.0.0/8], otlpIntervalSeconds: 1 }\n` +
+          'media: { remoteUrls: fetch, allowedHosts: [127.0.0.1/32] }\n',
       }),
     );
     if (usingPostgres()) database = await freshPostgresDatabase();
@@ -124,12 +148,48 @@ describe('metadata only: the canary never leaves the request', () => {
       expect(res.status).toBe(201);
       userKeys[`${role} key`] = ((await res.json()) as { key: string }).key;
     }
+    refusing = await startRefusingServer(env);
   });
+
+  /** A server like the main one but with media.remoteUrls at its default (refuse), its own database and key. */
+  async function startRefusingServer(mainEnv: Record<string, string>): Promise<typeof refusing> {
+    const refuseDir = join(tmp, 'refuse');
+    const refuseData = join(refuseDir, 'data');
+    mkdirSync(refuseData, { recursive: true });
+    const configPath = join(refuseDir, 'hunze.yaml');
+    writeFileSync(
+      configPath,
+      configYaml({
+        upstreams: [{ id: 'vllm-a', baseUrl: vllm.baseUrl, apiKey: `env:${ENV_NAMES['vllm api key']}` }],
+        models: [{ id: CHAT, aliases: ['qwen'], upstreams: ['vllm-a'] }],
+      }),
+    );
+    const refuseDb = usingPostgres() ? await freshPostgresDatabase() : undefined;
+    const { DATABASE_URL: _mainDatabase, ...shared } = mainEnv;
+    const env: Record<string, string> = { ...shared, HUNZE_CONFIG: configPath, HUNZE_DATA_DIR: refuseData };
+    if (refuseDb) env.DATABASE_URL = refuseDb.url;
+    const started = {
+      server: await startServe(env, { cwd: workDir }),
+      dataDir: refuseData,
+      database: refuseDb,
+    };
+    const res = await fetch(`${started.server.url}/admin/v1/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SECRETS['admin key']}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'canary-test-refuse', role: 'user' }),
+    });
+    expect(res.status).toBe(201);
+    userKeys['refuse-mode user key'] = ((await res.json()) as { key: string }).key;
+    return started;
+  }
 
   afterAll(async () => {
     await server?.stop();
+    await refusing?.server.stop();
     await Promise.all([vllm?.close(), tei?.close(), flux?.close(), whisperx?.close(), collector?.close()]);
+    await Promise.all([media?.close(), unlisted?.close()]);
     await database?.drop();
+    await refusing?.database?.drop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -248,8 +308,88 @@ describe('metadata only: the canary never leaves the request', () => {
         })
       ).status,
     ).toBe(200);
-    // The canary reached the upstreams: the test is not vacuous.
+    // Media by URL (media.remoteUrls: fetch): the canary in the URL and in the media bytes.
+    const mediaUrl = (host: FakeMediaServer, name: string) => `${host.url}/${CANARY}/${name}?note=${CANARY}`;
+    const imagePart = (url: string) => ({ type: 'image_url', image_url: { url } });
+    const withMedia = (part: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      chatBody({ messages: [{ role: 'user', content: [{ type: 'text', text: CANARY }, part] }], ...extra });
+    const geminiMedia = (fileUri: string) => ({
+      contents: [
+        { role: 'user', parts: [{ text: CANARY }, { fileData: { mimeType: 'image/png', fileUri } }] },
+      ],
+    });
+    const mediaCases = (host: FakeMediaServer): [string, unknown][] => [
+      ['chat', withMedia(imagePart(mediaUrl(host, 'image.png')))],
+      ['chat stream', withMedia(imagePart(mediaUrl(host, 'image.png')), { stream: true })],
+      ['audio', withMedia({ type: 'audio_url', audio_url: { url: mediaUrl(host, 'image.wav') } })],
+    ];
+    for (const [what, body] of mediaCases(media))
+      expect((await send(`media fetched ${what}`, '/v1/chat/completions', { body: json(body) })).status).toBe(
+        200,
+      );
+    const fetchedGemini = json(geminiMedia(mediaUrl(media, 'image.png')));
+    expect(
+      (
+        await send('media fetched gemini', '/v1beta/models/qwen:generateContent', {
+          body: fetchedGemini,
+          headers: goog,
+        })
+      ).status,
+    ).toBe(200);
+    for (const [what, url] of <[string, string][]>[
+      ['redirect', mediaUrl(media, 'redirect')],
+      ['type', mediaUrl(media, 'page.html')],
+      ['status', mediaUrl(media, 'not-found')],
+      ['unlisted host', mediaUrl(unlisted, 'image.png')],
+    ])
+      await send(`media refused ${what}`, '/v1/chat/completions', { body: json(withMedia(imagePart(url))) });
+    await send('media refused file id', '/v1/chat/completions', {
+      body: json(withMedia({ type: 'file', file: { file_id: CANARY } })),
+    });
+    await send('media refused gemini', '/v1beta/models/qwen:generateContent', {
+      body: json(geminiMedia(mediaUrl(unlisted, 'image.png'))),
+      headers: goog,
+    });
+    expect(media.requests.filter((p) => p.includes(CANARY))).toHaveLength(7);
+    expect(unlisted.connections).toBe(0);
+
+    // The same media in the default mode, refuse, on the second server: refused before anything is fetched.
+    const refusedSent: Sent[] = [];
+    const fetchedBefore = media.requests.length;
+    const sendRefusing = async (what: string, path: string, body: unknown) => {
+      const res = await fetch(`${refusing.server.url}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${userKeys['refuse-mode user key']}`,
+          'content-type': 'application/json',
+        },
+        body: json(body),
+      });
+      await res.arrayBuffer();
+      refusedSent.push({ what, status: res.status });
+    };
+    for (const [what, body] of mediaCases(media))
+      await sendRefusing(`refuse mode ${what}`, '/v1/chat/completions', body);
+    await sendRefusing(
+      'refuse mode file id',
+      '/v1/chat/completions',
+      withMedia({ type: 'file', file: { file_id: CANARY } }),
+    );
+    await sendRefusing(
+      'refuse mode gemini',
+      '/v1beta/models/qwen:generateContent',
+      geminiMedia(mediaUrl(media, 'image.png')),
+    );
+    expect(refusedSent.map((r) => `${r.what}: ${r.status}`)).toEqual(
+      refusedSent.map((r) => `${r.what}: 400`),
+    );
+    expect(media.requests.length).toBe(fetchedBefore);
+    const refusingMetrics = await (await fetch(`${refusing.server.url}/metrics`)).text();
+    expect((await refusing.server.stop()).code).toBe(0);
+
+    // The canary reached the upstreams: the test is not vacuous (media bytes too, as base64 in a data: URI).
     expect(JSON.stringify(vllm.requests.map((r) => r.body))).toContain(CANARY);
+    expect(JSON.stringify(vllm.requests.map((r) => r.body))).toContain(media.image.toString('base64'));
     expect(JSON.stringify(tei.requests.map((r) => r.body))).toContain(CANARY);
 
     // Client errors: malformed JSON, failed validation, unknown model, an unknown field named by the canary,
@@ -405,6 +545,20 @@ describe('metadata only: the canary never leaves the request', () => {
     }
     for (const file of filesUnder(dataDir)) haystacks[`HUNZE_DATA_DIR/${file.path}`] = file.bytes;
     for (const file of filesUnder(workDir)) haystacks[`cwd/${file.path}`] = file.bytes;
+    haystacks['refuse-mode stdout'] = refusing.server.stdout();
+    haystacks['refuse-mode stderr'] = refusing.server.stderr();
+    haystacks['refuse-mode GET /metrics'] = refusingMetrics;
+    for (const file of filesUnder(refusing.dataDir))
+      haystacks[`refuse-mode HUNZE_DATA_DIR/${file.path}`] = file.bytes;
+    if (refusing.database)
+      haystacks['refuse-mode pg_dump'] = execFileSync(
+        'pg_dump',
+        ['--no-owner', '-d', refusing.database.url],
+        {
+          maxBuffer: 256 * 1024 * 1024,
+          timeout: 30_000,
+        },
+      );
     if (!database) expect(Object.keys(haystacks).length).toBeGreaterThan(10); // PGlite's data files
 
     // The server saw and recorded every request (so the logs were searched where the canary would be).
@@ -412,7 +566,7 @@ describe('metadata only: the canary never leaves the request', () => {
     // Every path ended the way it was meant to (the error paths really were error paths).
     const statuses = Object.fromEntries(sent.map((r) => [r.what, r.status]));
     for (const [what, status] of Object.entries(statuses)) {
-      const expected = /^(malformed|bad (role|temperature|embedding|image|audio))/.test(what)
+      const expected = /^(malformed|bad (role|temperature|embedding|image|audio)|media refused)/.test(what)
         ? 400
         : /^unknown (model|route|image)/.test(what)
           ? 404

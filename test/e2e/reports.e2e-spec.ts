@@ -189,13 +189,20 @@ describe('compliance reports', () => {
     expect(tom).toContain('No column that could hold a key itself');
     expect(tom).toMatch(/Chain verified at generation time: intact, \d+ rows checked from seq 1/);
     expect(tom).toContain('listens with plain HTTP (no TLS of its own) on 127.0.0.1:0 (loopback address');
-    expect(tom).toContain('| 13 | Backups and restore | Availability control | Not configured |');
+    expect(tom).toContain('| 15 | Backups and restore | Availability control | Not configured |');
+    expect(tom).toContain('Remote media URLs are refused (media.remoteUrls: refuse)');
+    expect(tom).toContain('vllm-a: no egress restriction declared (upstreams\\[\\].egress)');
     expect(tom).toContain('Allowed regions (residency.allowedRegions): EEA (30 countries');
     expect(tom).toContain('vllm-a: NL, inside the allowed regions; networks 127.0.0.0/8');
+    expect(tom).toContain('vllm-a: plain HTTP, not encrypted; confined to the declared networks 127.0.0.0/8');
     expect(tom).toMatch(/Active keys by role: admin \d+, dpo [1-9]\d*, user [1-9]\d*/);
     expect(tom).toContain(
       usingPostgres() ? 'External PostgreSQL at 127.0.0.1:5432' : 'Embedded PostgreSQL (PGlite)',
     );
+    if (usingPostgres())
+      expect(tom).toContain(
+        'Declared location: none (database.networks is empty), so only loopback or a Unix socket on this machine is allowed',
+      );
 
     const dpa = await text('dpa');
     expect(dpa).toContain('Annex I – List of parties');
@@ -203,6 +210,7 @@ describe('compliance reports', () => {
     expect(dpa).toContain(`Text prompts and completions (${MODEL})`);
     expect(dpa).toContain('Usage metadata: 395 days (retention.usageDays)');
     expect(dpa).toContain('Annex IV – List of sub-processors');
+    expect(dpa).toContain('Media referenced by URL: refused');
 
     const ropa = await text('ropa');
     expect(ropa).toContain('(c) Transfers of personal data to a third country');

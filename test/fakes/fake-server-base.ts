@@ -3,6 +3,7 @@
 // backend can show ('reset' = TCP reset, 'hang' = never answer). Subclasses only implement their routes.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createFakeHttpServer, TlsTraffic, type FakeTlsOptions } from './fake-tls';
 
 export interface FakeServerOptions {
   /** Interface to bind; default 127.0.0.1. */
@@ -11,6 +12,8 @@ export interface FakeServerOptions {
   port?: number;
   /** When set, requests to non-public routes must carry `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
+  /** Serve HTTPS with this certificate and key (baseUrl then starts with https:). */
+  tls?: FakeTlsOptions;
 }
 
 export interface RecordedRequest {
@@ -39,6 +42,8 @@ export abstract class FakeServerBase<M extends string = never> {
   firstByteDelayMs = 0;
   readonly requests: RecordedRequest[] = [];
   readonly aborted: AbortedRequest[] = [];
+  /** Handshakes and bytes over TLS (with the `tls` option). */
+  readonly tlsTraffic = new TlsTraffic();
 
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
@@ -48,7 +53,11 @@ export abstract class FakeServerBase<M extends string = never> {
   private boundPort = 0;
 
   protected constructor(protected readonly options: FakeServerOptions) {
-    this.server = http.createServer((req, res) => void this.onRequest(req, res));
+    this.server = createFakeHttpServer(
+      (req, res) => void this.onRequest(req, res),
+      options.tls,
+      this.tlsTraffic,
+    );
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -60,7 +69,7 @@ export abstract class FakeServerBase<M extends string = never> {
   }
 
   get baseUrl(): string {
-    return `http://${this.urlHost}:${this.boundPort}/v1`;
+    return `${this.options.tls ? 'https' : 'http'}://${this.urlHost}:${this.boundPort}/v1`;
   }
 
   /** Requests whose response has not been closed yet (hanging, delayed or still streaming). */
@@ -72,6 +81,7 @@ export abstract class FakeServerBase<M extends string = never> {
   reset(): void {
     this.requests.length = 0;
     this.aborted.length = 0;
+    this.tlsTraffic.clear();
     this.mode = 'ok';
     this.healthy = true;
     this.firstByteDelayMs = 0;

@@ -2,6 +2,7 @@
 // with switchable failure modes so gateway tests can drive every upstream behaviour deterministically.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createFakeHttpServer, TlsTraffic, type FakeTlsOptions } from './fake-tls';
 import * as wire from './sse';
 
 export type FakeVllmMode =
@@ -22,6 +23,8 @@ export interface FakeVllmOptions {
   apiKey?: string;
   host?: string;
   port?: number;
+  /** Serve HTTPS with this certificate and key (baseUrl then starts with https:). */
+  tls?: FakeTlsOptions;
 }
 
 export interface ReceivedRequest {
@@ -87,6 +90,8 @@ export class FakeVllm {
   healthy = true;
   readonly requests: ReceivedRequest[] = [];
   readonly aborted: { path: string; at: number }[] = [];
+  /** Handshakes and bytes over TLS (with the `tls` option). */
+  readonly tlsTraffic = new TlsTraffic();
 
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
@@ -98,7 +103,7 @@ export class FakeVllm {
 
   private constructor(private readonly opts: FakeVllmOptions) {
     this.modelName = opts.modelName ?? DEFAULT_MODEL;
-    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server = createFakeHttpServer((req, res) => this.handle(req, res), opts.tls, this.tlsTraffic);
     this.server.on('connection', (socket) => {
       socket.setNoDelay(true); // every SSE write leaves at once, so chunk timing is observable
       this.sockets.add(socket);
@@ -123,7 +128,7 @@ export class FakeVllm {
 
   get baseUrl(): string {
     const host = this.address?.family === 'IPv6' ? `[${this.address.address}]` : this.address?.address;
-    return `http://${host}:${this.port}/v1`;
+    return `${this.opts.tls ? 'https' : 'http'}://${host}:${this.port}/v1`;
   }
 
   /** Generation requests (POST) currently being answered, hanging ones included. */
@@ -140,6 +145,7 @@ export class FakeVllm {
     this.healthy = true;
     this.requests.length = 0;
     this.aborted.length = 0;
+    this.tlsTraffic.clear();
   }
 
   async close(): Promise<void> {

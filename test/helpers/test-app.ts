@@ -29,6 +29,8 @@ export interface TestUpstream {
   circuitBreaker?: { failures: number; openSeconds: number };
   /** Declared networks for the residency guard; [127.0.0.0/8] unless given. */
   networks?: string[];
+  /** TLS for an https baseUrl: the CA file's path and the expected server name. */
+  tls?: { ca?: string; serverName?: string };
 }
 
 export interface TestModel {
@@ -47,6 +49,8 @@ export interface TestAppOptions {
   models: TestModel[];
   bodyLimitMb?: number;
   redisUrl?: string;
+  /** redis.networks; none (loopback only) unless given. */
+  redisNetworks?: string[];
   /** redis.rateLimitSyncMs (the config default when unset). */
   rateLimitSyncMs?: number;
   /** Reuse another test app's database (two replicas on one Postgres). */
@@ -78,7 +82,7 @@ ${u.apiKey ? `    apiKey: ${u.apiKey}\n` : ''}    location: { country: NL, city:
     operator: { name: Test Hosting B.V., country: NL }
     networks: [${(u.networks ?? ['127.0.0.0/8']).join(', ')}]
     timeouts: { connectMs: ${u.timeouts?.connectMs ?? 2000}, firstByteMs: ${u.timeouts?.firstByteMs ?? 10000}, idleMs: ${u.timeouts?.idleMs ?? 10000} }
-    healthCheck: ${JSON.stringify({ intervalSeconds: 0, ...u.healthCheck })}${u.circuitBreaker ? `\n    circuitBreaker: ${JSON.stringify(u.circuitBreaker)}` : ''}`,
+    healthCheck: ${JSON.stringify({ intervalSeconds: 0, ...u.healthCheck })}${u.circuitBreaker ? `\n    circuitBreaker: ${JSON.stringify(u.circuitBreaker)}` : ''}${u.tls ? `\n    tls: ${JSON.stringify(u.tls)}` : ''}`,
     )
     .join('');
   const models = options.models
@@ -98,7 +102,7 @@ auth: { adminKey: env:HUNZE_ADMIN_KEY }
 residency: { allowedRegions: [EEA] }
 upstreams:${upstreams}
 models:${models}
-redis: { url: ${options.redisUrl ? JSON.stringify(options.redisUrl) : 'null'}${options.rateLimitSyncMs === undefined ? '' : `, rateLimitSyncMs: ${options.rateLimitSyncMs}`} }
+redis: { url: ${options.redisUrl ? JSON.stringify(options.redisUrl) : 'null'}${options.rateLimitSyncMs === undefined ? '' : `, rateLimitSyncMs: ${options.rateLimitSyncMs}`}${options.redisNetworks ? `, networks: ${JSON.stringify(options.redisNetworks)}` : ''} }
 ${options.extraYaml ?? ''}`;
 }
 

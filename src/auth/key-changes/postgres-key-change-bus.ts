@@ -1,5 +1,7 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
+import type { StoreGuard } from '../../compliance/store-guard';
+import { residencyPgStream } from '../../database/residency-pg-socket';
 import { KEY_CHANNEL, KeyChangeBus } from './key-change-bus';
 
 /**
@@ -14,12 +16,18 @@ export class PostgresKeyChangeBus extends KeyChangeBus {
     private readonly databaseUrl: string,
     private readonly dataSource: DataSource,
     private readonly onConnectionError: (err: unknown) => void,
+    /** database.networks, checked on every (re)connect. */
+    private readonly guard: StoreGuard,
   ) {
     super();
   }
 
   async start(): Promise<void> {
-    const client = new Client({ connectionString: this.databaseUrl, application_name: 'hunze-listen' });
+    const client = new Client({
+      connectionString: this.databaseUrl,
+      application_name: 'hunze-listen',
+      stream: residencyPgStream(this.guard),
+    });
     client.on('notification', (msg) => {
       if (msg.channel === KEY_CHANNEL && msg.payload) void this.deliver(msg.payload);
     });

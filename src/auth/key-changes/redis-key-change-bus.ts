@@ -1,4 +1,6 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { guardedRedis } from '../../compliance/residency-redis-connector';
+import type { StoreGuard } from '../../compliance/store-guard';
 import { KEY_CHANNEL, KeyChangeBus } from './key-change-bus';
 
 /** How long boot waits for the subscription before going on without it (ioredis subscribes once connected). */
@@ -19,10 +21,12 @@ export class RedisKeyChangeBus extends KeyChangeBus {
   constructor(
     url: string,
     private readonly onConnectionError: (err: unknown) => void,
+    /** redis.networks, checked on every (re)connect of both connections. */
+    guard: StoreGuard,
   ) {
     super();
-    this.publisher = new Redis(url, { enableOfflineQueue: false, commandTimeout: 1_000 });
-    this.subscriber = new Redis(url, { maxRetriesPerRequest: null });
+    this.publisher = guardedRedis(url, { enableOfflineQueue: false, commandTimeout: 1_000 }, guard);
+    this.subscriber = guardedRedis(url, { maxRetriesPerRequest: null }, guard);
     for (const connection of [this.publisher, this.subscriber]) {
       connection.on('error', (err: unknown) => {
         if (this.failing.has(connection)) return;

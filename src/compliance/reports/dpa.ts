@@ -4,6 +4,7 @@
 // the sub-processors.
 import { newDocument } from './document';
 import { evaluateMeasures, STATUS_LABELS } from './measures';
+import { describeDataPlaces } from './measures-outbound';
 import {
   configuredKinds,
   groupOperators,
@@ -169,6 +170,12 @@ function annexII(e: ReportEvidence): ReportSection {
             `${blank('term of the agreement')}. Content: for the duration of each request. Usage metadata: ` +
             `${r.usageDays} days (retention.usageDays); audit events: ${r.auditDays} days (retention.auditDays).`,
           basis: 'Configuration: retention',
+        },
+        {
+          label: 'Places of storage and of outbound connections',
+          value: describeDataPlaces(e),
+          basis:
+            'Configuration: database, redis, media, upstreams[].egress; DATABASE_URL and REDIS_URL (host and port only)',
         },
         {
           label: 'For processing by (sub-)processors: subject matter, nature and duration',

@@ -1,11 +1,14 @@
 // The technical and organisational measures (GDPR Art. 32), each evaluated against the evidence read at
 // generation time. The catalogue (texts) is compliance/measures.json; the checks are here, one per entry.
 // A check states what it read; a measure that is not in force, or that the appliance cannot see, says so.
-// Over 300 lines on purpose: twenty short checks kept together so they are reviewed against the catalogue.
+// Over 300 lines on purpose: twenty short checks kept together so they are reviewed against the catalogue
+// (those on media, stores and the inference servers' egress are in measures-outbound.ts).
 import { describeBreak, AUDIT_ACTIONS } from '../audit-chain';
+import type { UpstreamConfig } from '../../config/config.schema';
 import { METADATA_FIELDS } from '../request-metadata';
 import { expandRegions, normaliseCountry } from '../regions';
 import { byText, formatSite } from './processing';
+import { backendEgress, databaseLocation, mediaUrls, redisLocation } from './measures-outbound';
 import { measuresCatalogue, type MeasureEntry } from './report-data';
 import type { ReportEvidence } from './report-evidence';
 import { describeScope, hostScope } from './service-location';
@@ -97,16 +100,33 @@ const clientTls: Check = (e) => {
   };
 };
 
+const isHttps = (u: UpstreamConfig): boolean => u.baseUrl.toLowerCase().startsWith('https:');
+
+/** How an https upstream's certificate is checked: which CA, which name (never turned off). */
+function describeTls(u: UpstreamConfig): string {
+  const trust = u.tls?.ca ? `the CA in ${u.tls.ca} (tls.ca)` : "the system's trusted CAs";
+  const name = u.tls?.serverName ?? new URL(u.baseUrl).hostname;
+  return `${u.id}: https, certificate verified against ${trust} for the name ${name}`;
+}
+
 const upstreamTls: Check = (e) => {
   const upstreams = [...e.file.upstreams].sort((a, b) => byText(a.id, b.id));
-  const tls = upstreams.filter((u) => u.baseUrl.toLowerCase().startsWith('https:'));
+  const tls = upstreams.filter(isHttps);
   return {
     status: share(tls.length, upstreams.length),
-    evidence: upstreams.map((u) =>
-      u.baseUrl.toLowerCase().startsWith('https:')
-        ? `${u.id}: https, certificate verified`
-        : `${u.id}: plain HTTP, confined to the declared networks ${u.networks.join(', ')}`,
-    ),
+    evidence: [
+      `${tls.length} of ${plural(upstreams.length, 'upstream')} reached over TLS`,
+      ...upstreams.map((u) =>
+        isHttps(u)
+          ? describeTls(u)
+          : `${u.id}: plain HTTP, not encrypted; confined to the declared networks ${u.networks.join(', ')}`,
+      ),
+      ...(tls.length > 0
+        ? [
+            'Certificate verification has no switch: a certificate that fails it ends the connection before a request byte is sent',
+          ]
+        : []),
+    ],
   };
 };
 
@@ -215,49 +235,6 @@ const backups: Check = () => ({
   ],
 });
 
-const databaseLocation: Check = (e) => {
-  const db = e.database;
-  if (db.embedded)
-    return {
-      status: 'in_force',
-      evidence: [`Embedded PostgreSQL (PGlite) on this machine's disk, in ${db.directory}`],
-    };
-  if (!db.location)
-    return { status: 'not_verifiable', evidence: ['External PostgreSQL; DATABASE_URL could not be parsed'] };
-  const { host, port, scope } = db.location;
-  return {
-    status: scope === 'loopback' || scope === 'socket' ? 'in_force' : 'not_verifiable',
-    evidence: [
-      `External PostgreSQL at ${host}:${port} (${describeScope(scope)})`,
-      ...(scope === 'loopback' || scope === 'socket'
-        ? []
-        : ["The database server's site and country are not declared in the configuration"]),
-      'Encryption at rest of the database storage is not verifiable from the appliance',
-    ],
-  };
-};
-
-const redisLocation: Check = (e) => {
-  if (!e.redis)
-    return {
-      status: 'not_configured',
-      evidence: [
-        'Redis is not used (redis.url and REDIS_URL are not set); nothing is stored outside the database',
-      ],
-    };
-  if (!e.redis.location) return { status: 'not_verifiable', evidence: ['Redis URL could not be parsed'] };
-  const { host, port, scope } = e.redis.location;
-  return {
-    status: scope === 'loopback' ? 'in_force' : 'not_verifiable',
-    evidence: [
-      `Redis at ${host}:${port} (${describeScope(scope)})`,
-      ...(scope === 'loopback'
-        ? []
-        : ["The Redis server's site and country are not declared in the configuration"]),
-    ],
-  };
-};
-
 const cachedModels = (e: ReportEvidence) =>
   [...e.file.models].filter((m) => m.cache.ttlSeconds > 0).sort((a, b) => byText(a.id, b.id));
 
@@ -330,6 +307,8 @@ export const MEASURE_CHECKS: Readonly<Record<string, Check>> = {
   'upstream-tls': upstreamTls,
   residency,
   'telemetry-export': telemetryExport,
+  'media-urls': mediaUrls,
+  'backend-egress': backendEgress,
   'metadata-only': metadataOnly,
   'audit-log': auditLog,
   configuration,

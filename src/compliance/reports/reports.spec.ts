@@ -1,6 +1,10 @@
 // The report builders and renderers on evidence built from a parsed configuration (the database facts are
 // given as the plain values the collector would read). The e2e test covers the collector and the routes.
 import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certificateAuthority } from '../../../test/helpers/certificates';
 import { parseConfig } from '../../config/config.loader';
 import { buildDpa } from './dpa';
 import { escapeHtml, renderHtml } from './html';
@@ -95,6 +99,163 @@ describe('measures catalogue', () => {
     expect(bad.get('key-hashing')!.evidence.join(' ')).toContain('Column that could hold a key: key');
     expect(bad.get('audit-log')!.status).toBe('not_in_force');
     expect(bad.get('audit-log')!.evidence[0]).toContain('BROKEN at row 3');
+  });
+});
+
+describe('TLS to the inference servers', () => {
+  let dir: string;
+  let caFile: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hunze-reports-tls-'));
+    caFile = certificateAuthority(dir, 'ca', 'Hunze Test CA').certFile;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The config with the named upstreams moved to https (gpu-1 with its own CA and server name). */
+  const withHttps = (...ids: string[]) =>
+    ids.reduce((text, id) => {
+      const tls = id === 'gpu-1' ? `\n    tls: { ca: ${caFile}, serverName: gpu.internal }` : '';
+      return text.replace(
+        `- id: ${id}\n    baseUrl: http://10.0.0.1:8000/v1`,
+        `- id: ${id}\n    baseUrl: https://10.0.0.1:8443/v1${tls}`,
+      );
+    }, configText());
+  const upstreamTls = (text: string) =>
+    evaluateMeasures(evidence(text)).find((m) => m.id === 'upstream-tls')!;
+
+  it('is in force when every upstream is https, partly when some are, and says how each is verified', () => {
+    const all = upstreamTls(withHttps('gpu-1', 'gpu-2', 'own-1'));
+    expect(all.status).toBe('in_force');
+    expect(all.evidence).toEqual([
+      '3 of 3 upstreams reached over TLS',
+      `gpu-1: https, certificate verified against the CA in ${caFile} (tls.ca) for the name gpu.internal`,
+      "gpu-2: https, certificate verified against the system's trusted CAs for the name 10.0.0.1",
+      "own-1: https, certificate verified against the system's trusted CAs for the name 10.0.0.1",
+      expect.stringContaining('Certificate verification has no switch'),
+    ]);
+
+    const some = upstreamTls(withHttps('gpu-1'));
+    expect(some.status).toBe('partial');
+    expect(some.evidence).toContain(
+      'gpu-2: plain HTTP, not encrypted; confined to the declared networks 10.0.0.0/8',
+    );
+    expect(some.evidence[0]).toBe('1 of 3 upstreams reached over TLS');
+
+    const none = upstreamTls(configText());
+    expect(none.status).toBe('not_in_force');
+    expect(none.evidence.join('\n')).not.toContain('no switch');
+    const tom = renderMarkdown(buildTom(evidence(withHttps('gpu-1'))));
+    expect(tom).toContain('Encryption of connections to the inference servers');
+    expect(tom).toContain('Partly in force');
+  });
+});
+
+describe('where data can go besides the upstreams', () => {
+  const measure = (e: ReportEvidence, id: string) => evaluateMeasures(e).find((m) => m.id === id)!;
+  const EGRESS = `
+    egress: { defaultDeny: true, allowed: [10.20.0.0/24, 10.20.1.2/32] }`;
+  const external = (host: string) => ({
+    database: {
+      embedded: false as const,
+      location: locateUrl(`postgres://u:pw-9f3k@${host}:5432/hunze`, '5432'),
+    },
+    redis: { location: locateUrl(`redis://:redis-pw-77@${host}:6379/0`, '6379') },
+  });
+
+  it('states the media policy: refused by default, fetched through the residency check when configured', () => {
+    const refused = measure(evidence(), 'media-urls');
+    expect(refused.status).toBe('in_force');
+    expect(refused.evidence[0]).toMatch(/^Remote media URLs are refused \(media.remoteUrls: refuse\)/);
+    expect(refused.evidence[0]).toContain('400 remote_media_refused and nothing is sent to an upstream');
+
+    const fetched = measure(
+      evidence(
+        configText(
+          '',
+          '[EEA]',
+          'media: { remoteUrls: fetch, allowedHosts: [media.internal, 10.9.0.0/16], maxBytes: 1048576 }',
+        ),
+      ),
+      'media-urls',
+    );
+    expect(fetched.status).toBe('in_force');
+    expect(fetched.evidence.join('\n')).toContain('geolocate to the allowed regions (EEA)');
+    expect(fetched.evidence.join('\n')).toContain('media.allowedHosts (media.internal, 10.9.0.0/16)');
+    expect(fetched.evidence.join('\n')).toContain('At most 1048576 bytes (media.maxBytes) within 10000 ms');
+  });
+
+  it('states where the database and Redis are declared to be and that every connection is checked against it', () => {
+    const declared = evidence(
+      configText(
+        '',
+        '[EEA]',
+        'database: { networks: [10.20.1.0/24] }\nredis: { networks: [10.20.1.0/24], country: DE }',
+      ),
+      external('10.20.1.31'),
+    );
+    const db = measure(declared, 'database-location');
+    expect(db.status).toBe('in_force');
+    expect(db.evidence).toEqual([
+      'External PostgreSQL at 10.20.1.31:5432 (private network address)',
+      'Declared location: networks 10.20.1.0/24 (database.networks), country NL (appliance.operator.country)',
+      expect.stringMatching(
+        /^Residency-guarded: at start and at every reconnect .* audited as residency_violation$/,
+      ),
+      'Encryption at rest of the database storage is not verifiable from the appliance',
+    ]);
+    const redis = measure(declared, 'redis-location');
+    expect(redis.status).toBe('in_force');
+    expect(redis.evidence[1]).toBe(
+      'Declared location: networks 10.20.1.0/24 (redis.networks), country DE (redis.country)',
+    );
+    const dpa = renderMarkdown(buildDpa(declared));
+    expect(dpa).toContain(
+      'PostgreSQL at 10.20.1.31:5432, inside 10.20.1.0/24 in NL, checked at every connect',
+    );
+    expect(dpa).toContain('Media referenced by URL: refused');
+    for (const secret of ['pw-9f3k', 'redis-pw-77']) expect(dpa).not.toContain(secret);
+
+    // Nothing declared: the appliance itself only.
+    const local = measure(evidence(configText(), external('127.0.0.1')), 'database-location');
+    expect(local.status).toBe('in_force');
+    expect(local.evidence[1]).toBe(
+      'Declared location: none (database.networks is empty), so only loopback or a Unix socket on this machine is allowed',
+    );
+
+    // A country outside the allowed regions (refused at start; the report says so should it ever be read).
+    declared.file.redis.country = 'US';
+    expect(measure(declared, 'redis-location').status).toBe('not_in_force');
+    expect(measure(declared, 'redis-location').evidence).toContain(
+      'US is OUTSIDE the allowed regions (residency.allowedRegions)',
+    );
+  });
+
+  it("states the inference servers' egress lockdown as declared by the deployment, never as verified", () => {
+    const none = measure(evidence(), 'backend-egress');
+    expect(none.status).toBe('not_configured');
+    expect(none.evidence[0]).toBe('gpu-1: no egress restriction declared (upstreams[].egress)');
+
+    const withEgress = (ids: string[]) =>
+      ids.reduce(
+        (text, id) =>
+          text.replace(
+            `- id: ${id}\n    baseUrl: http://10.0.0.1:8000/v1`,
+            `- id: ${id}\n    baseUrl: http://10.0.0.1:8000/v1${EGRESS}`,
+          ),
+        configText(),
+      );
+    const all = measure(evidence(withEgress(['gpu-1', 'gpu-2', 'own-1'])), 'backend-egress');
+    expect(all.status).toBe('not_verifiable');
+    expect(all.evidence).toContain(
+      'gpu-1: default-deny egress declared by the deployment; allowed: 10.20.0.0/24, 10.20.1.2/32',
+    );
+    expect(all.evidence.join('\n')).toContain('not verifiable from the appliance');
+
+    const some = measure(evidence(withEgress(['gpu-2'])), 'backend-egress');
+    expect(some.status).toBe('partial');
+    const tom = renderMarkdown(buildTom(evidence(withEgress(['gpu-1', 'gpu-2', 'own-1']))));
+    expect(tom).toContain('Outbound traffic of the inference servers');
+    expect(tom).toContain('Media referenced by URL');
   });
 });
 

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../common/errors';
 import { ModelRegistry } from '../../models/model-registry.service';
 import { ChatCompletionService } from '../chat-completion.service';
+import { RemoteMedia } from '../media/remote-media.service';
 import { Relay } from '../relay.service';
 import type { GenerateContentDto } from './generate-content.dto';
 import { toChatRequest } from './gemini-request.translator';
@@ -34,6 +35,7 @@ export class GeminiService {
     @Inject(ModelRegistry) private readonly models: ModelRegistry,
     @Inject(Relay) private readonly relay: Relay,
     @Inject(ChatCompletionService) private readonly chat: ChatCompletionService,
+    @Inject(RemoteMedia) private readonly media: RemoteMedia,
   ) {}
 
   async generate(
@@ -46,6 +48,7 @@ export class GeminiService {
     const { modelName, method } = parseModelPath(path);
     const model = this.models.resolveFor(modelName, req.principal!.allowedModels, 'chat');
     const stream = method === 'streamGenerateContent';
+    await this.media.inline('gemini', body); // fileData → inlineData, or refused
     const upstreamBody = toChatRequest(body, model.id, stream);
     if (!stream) {
       const completion = await this.chat.fetchJson(model, upstreamBody, req, reply);

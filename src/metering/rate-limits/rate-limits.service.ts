@@ -11,6 +11,7 @@ import {
 import { DataSource } from 'typeorm';
 import type { Principal } from '../../auth/principal';
 import type { RequestMetadata } from '../../compliance/request-metadata';
+import { storeGuard } from '../../compliance/store-guard';
 import { HunzeConfig } from '../../config/hunze-config';
 import { AppLogger } from '../../telemetry/logger';
 import { MetricsService } from '../metrics.service';
@@ -54,7 +55,10 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
   ) {
     this.metrics = new RateLimitMetrics(metrics.registry);
     // Connection errors repeat on every reconnect attempt; the switch itself is logged once, in markDown.
-    if (config.redisUrl) this.redis = new RedisLimitStore(config.redisUrl, () => undefined);
+    if (config.redisUrl) {
+      const guard = storeGuard(config.file, 'redis', { log });
+      this.redis = new RedisLimitStore(config.redisUrl, () => undefined, undefined, guard);
+    }
     this.syncMs = config.file.redis.rateLimitSyncMs;
     if (this.redis && this.syncMs > 0) this.sync = new LimitSync(this.local, this.redis);
   }

@@ -2,7 +2,9 @@
 // request. Keys hold key ids and hashed account names, never key material. Commands fail fast (short
 // timeout, no offline queue) so a dead Redis costs a request nothing but the switch to the local store.
 import { createHash } from 'node:crypto';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { guardedRedis } from '../../compliance/residency-redis-connector';
+import { loopbackGuard, type StoreGuard } from '../../compliance/store-guard';
 import {
   monthOf,
   nextMonthStart,
@@ -60,18 +62,24 @@ export class RedisLimitStore {
     url: string,
     onConnectionError: (err: unknown) => void,
     private readonly prefix = 'hunze:rl',
+    /** redis.networks, checked on every (re)connect; loopback only when not given. */
+    guard: StoreGuard = loopbackGuard('redis'),
   ) {
-    this.redis = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      // Commands issued in one event-loop turn (admissions of requests that arrived together, token charges)
-      // leave in one write and come back in one read: a socket write per command was the top syscall cost.
-      enableAutoPipelining: true,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: 1_000,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    });
+    this.redis = guardedRedis(
+      url,
+      {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        // Commands issued in one event-loop turn (admissions of requests that arrived together, token charges)
+        // leave in one write and come back in one read: a socket write per command was the top syscall cost.
+        enableAutoPipelining: true,
+        commandTimeout: COMMAND_TIMEOUT_MS,
+        connectTimeout: 1_000,
+        maxRetriesPerRequest: 0,
+        retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+      },
+      guard,
+    );
     this.redis.on('error', onConnectionError);
   }
 
