@@ -2,34 +2,17 @@
 // time, before any socket opens, and the client gets 503 residency_violation. Redirects are never followed.
 // Only 127.0.0.1 is ever contacted; the "wrong network" upstreams are loopback servers declared elsewhere.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
 import { residencyEvents, type ResidencyViolation } from '../../src/compliance/residency-connector';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { openAiErrorOf, send } from '../helpers/raw-http';
 import { startTestApp, type TestApp, type TestUpstream } from '../helpers/test-app';
+import { tripwire, type Tripwire } from '../helpers/tripwire';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 
-/** A TCP server that counts connections and bytes: anything at all reaching it is a failure. */
-async function tripwire(): Promise<{ server: Server; port: number; connections: number; bytes: number }> {
-  const sockets = new Set<Socket>();
-  const state = { server: createServer(), port: 0, connections: 0, bytes: 0 };
-  state.server.on('connection', (socket) => {
-    state.connections += 1;
-    sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => (state.bytes += chunk.length));
-    socket.on('close', () => sockets.delete(socket));
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve));
-  state.port = (state.server.address() as { port: number }).port;
-  state.server.on('close', () => sockets.forEach((s) => s.destroy()));
-  return state;
-}
-
 describe('residency guard at connect time', () => {
   let fake: FakeVllm;
-  let wire: Awaited<ReturnType<typeof tripwire>>;
+  let wire: Tripwire;
   let hunze: TestApp | undefined;
   let key: string;
   const violations: ResidencyViolation[] = [];
@@ -42,7 +25,7 @@ describe('residency guard at connect time', () => {
 
   beforeEach(async () => {
     fake = await FakeVllm.start({ modelName: MODEL });
-    wire = await tripwire();
+    wire = await tripwire({ hangUp: true });
     violations.length = 0;
   });
 
@@ -50,7 +33,7 @@ describe('residency guard at connect time', () => {
     await hunze?.close();
     hunze = undefined;
     await fake.close();
-    await new Promise((resolve) => wire.server.close(resolve));
+    await wire.close();
   });
 
   async function start(upstreams: TestUpstream[]) {

@@ -4,13 +4,12 @@
 // tripwire sees not even a connection. Matching networks work as before. Needs dist/ (npm run build).
 import 'reflect-metadata';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { passedChecks, type PassedCheck } from '../../src/compliance/passed-checks';
 import { ConfigError } from '../../src/config/config.loader';
 import { FakeVllm } from '../fakes/fake-vllm';
-import { runCli } from '../helpers/cli';
+import { PROCESS_TEST_MS, runCli } from '../helpers/cli';
 import {
   ADMIN_KEY,
   configYaml,
@@ -20,29 +19,17 @@ import {
   type TestApp,
   type TestAppOptions,
 } from '../helpers/test-app';
+import { tripwire, type Tripwire } from '../helpers/tripwire';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const REDIS_URL = process.env.HUNZE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** A TCP listener that counts connections and bytes: anything at all reaching it is a failure. */
-async function tripwire(): Promise<{ server: Server; port: number; connections: number; bytes: number }> {
-  const sockets = new Set<Socket>();
-  const state = { server: createServer(), port: 0, connections: 0, bytes: 0 };
-  state.server.on('connection', (socket) => {
-    state.connections += 1;
-    sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => (state.bytes += chunk.length));
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve));
-  state.port = (state.server.address() as { port: number }).port;
-  state.server.on('close', () => sockets.forEach((s) => s.destroy()));
-  return state;
-}
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 describe('the database and Redis pass the residency guard', () => {
   let fake: FakeVllm;
-  let wire: Awaited<ReturnType<typeof tripwire>>;
+  let wire: Tripwire;
   let dir: string;
   let hunze: TestApp | undefined;
 
@@ -59,7 +46,7 @@ describe('the database and Redis pass the residency guard', () => {
   afterEach(async () => {
     await hunze?.close();
     hunze = undefined;
-    await new Promise((resolve) => wire.server.close(resolve));
+    await wire.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -76,7 +63,7 @@ describe('the database and Redis pass the residency guard', () => {
     const base = { HUNZE_CONFIG: configPath, HUNZE_DATA_DIR: join(dir, 'data'), HUNZE_ADMIN_KEY: ADMIN_KEY };
     const check = await runCli(['config', 'check'], { ...base, ...env });
     expect({ code: check.code, stderr: check.stderr.trim() }).toEqual({ code: 1, stderr: line });
-    const serve = await runCli(['serve'], { ...base, ...env, PORT: '0' }, 90_000);
+    const serve = await runCli(['serve'], { ...base, ...env, PORT: '0' });
     expect(serve.code).toBe(1);
     expect(serve.stderr).toContain(line);
     expect(serve.stderr).not.toContain('Hunze is listening');

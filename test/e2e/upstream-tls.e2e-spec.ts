@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall } from '../helpers/admin-api';
 import { UPSTREAM_NAME, upstreamPki, type UpstreamPki } from '../helpers/certificates';
-import { runCli } from '../helpers/cli';
+import { PROCESS_TEST_MS, runCli } from '../helpers/cli';
 import { ADMIN_KEY, configYaml, startTestApp, waitFor, type TestApp } from '../helpers/test-app';
 
 const TLS_MODEL = 'tls-model';
@@ -86,6 +86,9 @@ async function refusal(model: string, stream: boolean): Promise<InstanceType<typ
   }
   throw new Error(`${model}: the request was answered`);
 }
+
+// Tests here start CLI processes or appliances of their own (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 describe('https upstreams', () => {
   it('serves chat over TLS verified against the configured CA and server name', async () => {

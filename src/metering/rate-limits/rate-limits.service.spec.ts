@@ -52,7 +52,9 @@ function setup(redisUrl: string | undefined, dataSource = database(), rateLimitS
     },
   });
   const registry = new Registry();
-  const config = { redisUrl, file: { redis: { rateLimitSyncMs } } } as HunzeConfig;
+  // No declared networks: the Redis guard allows loopback only, as on the appliance itself.
+  const file = { redis: { rateLimitSyncMs, networks: [] }, appliance: { operator: { country: 'NL' } } };
+  const config = { redisUrl, file } as unknown as HunzeConfig;
   const limits = new RateLimits(config, dataSource, new AppLogger('info', sink), {
     registry,
   } as MetricsService);
