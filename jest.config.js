@@ -17,6 +17,9 @@ module.exports = {
   // The run ends by itself after any failure: leftover apps are stopped per file (test/setup/environment.js),
   // leftover child processes at the end (test/setup/global-teardown.js), and nothing can keep Jest waiting.
   forceExit: true,
+  // Two workers on this 2-core machine: Jest's default (cores - 1) runs every file in one process, which took
+  // over 35 minutes idle. Files share nothing but the servers (own databases, key ids, ports from port 0).
+  maxWorkers: 2,
   globalTeardown: '<rootDir>/test/setup/global-teardown.js',
   projects: [
     {
