@@ -20,7 +20,7 @@ import OpenAI from 'openai';
 import { Client } from 'pg';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { pollUntilRefused } from '../helpers/admin-api';
-import { REPO_ROOT, runCli } from '../helpers/cli';
+import { PROCESS_TEST_MS, REPO_ROOT, runCli } from '../helpers/cli';
 import { trackLeftover } from '../helpers/leftovers';
 import { waitFor } from '../helpers/test-app';
 import {
@@ -55,6 +55,8 @@ const CHECK_MODE_KEY = secret('check-mode');
 const REDIS_URL = 'redis://127.0.0.1:6379';
 /** One ansible-playbook run; a loaded machine has needed minutes. Tests that run one get it on top of Jest's. */
 const PLAYBOOK_MS = 300_000;
+// Tests without a playbook of their own still run the CLI or drive both replicas (see PROCESS_TEST_MS).
+jest.setTimeout(PROCESS_TEST_MS);
 
 let tmp: string;
 let prefix: string;
@@ -149,7 +151,7 @@ class LimitExchanges {
         const sources = new Set(this.calls.map((c) => c.source));
         return [...sources].every((source) => later.filter((c) => c.source === source).length >= 2);
       },
-      30_000,
+      120_000,
       5,
     );
   }
@@ -419,46 +421,51 @@ describe('deploy/ (Ansible) on this machine', () => {
     2 * PLAYBOOK_MS,
   );
 
-  it('renders from the Groningen inventory a config that passes `hunze config check`, whose reports name its hosts, sites and operators', async () => {
-    expectPlaybookSucceeded(await groningenConfig);
-    const config = join(tmp, 'groningen.yaml');
-    const env = {
-      HUNZE_CONFIG: config,
-      HUNZE_ADMIN_KEY: ADMIN_KEY,
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      DATABASE_URL: databaseUrl,
-      ...Object.fromEntries(GRONINGEN_UPSTREAMS.map((id) => [upstreamKeyEnv(id), CHECK_MODE_KEY])),
-    };
-    const check = await runCli(['config', 'check'], env);
-    expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(check.stdout).toContain('valid (7 upstreams, 6 models');
-    const rendered = readFileSync(config, 'utf8');
-    expect(rendered).toContain('hardware: "NVIDIA A40 48 GB"');
-    expect(rendered).toContain('egress: { defaultDeny: true, allowed: ["10.20.0.0/24"] }');
-    expect(rendered).toContain('database: {"networks": ["10.20.1.0/24", "127.0.0.0/8"]}');
-    expect(rendered).toContain('media: {"remoteUrls": "refuse"}');
-    expect(rendered).not.toContain(CHECK_MODE_KEY);
+  it(
+    'renders from the Groningen inventory a config that passes `hunze config check`, whose reports name its hosts, sites and operators',
+    async () => {
+      expectPlaybookSucceeded(await groningenConfig);
+      const config = join(tmp, 'groningen.yaml');
+      const env = {
+        HUNZE_CONFIG: config,
+        HUNZE_ADMIN_KEY: ADMIN_KEY,
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        DATABASE_URL: databaseUrl,
+        ...Object.fromEntries(GRONINGEN_UPSTREAMS.map((id) => [upstreamKeyEnv(id), CHECK_MODE_KEY])),
+      };
+      const check = await runCli(['config', 'check'], env);
+      expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(check.stdout).toContain('valid (7 upstreams, 6 models');
+      const rendered = readFileSync(config, 'utf8');
+      expect(rendered).toContain('hardware: "NVIDIA A40 48 GB"');
+      expect(rendered).toContain('egress: { defaultDeny: true, allowed: ["10.20.0.0/24"] }');
+      expect(rendered).toContain('database: {"networks": ["10.20.1.0/24", "127.0.0.0/8"]}');
+      expect(rendered).toContain('media: {"remoteUrls": "refuse"}');
+      expect(rendered).not.toContain(CHECK_MODE_KEY);
 
-    const out = join(tmp, 'reports');
-    const reports = await runCli(['report', 'all', '--format', 'md', '--out', out], env, 30_000);
-    expect({ code: reports.code, stderr: reports.stderr }).toEqual({ code: 0, stderr: '' });
-    const text = readdirSync(out)
-      .map((f) => readFileSync(join(out, f), 'utf8'))
-      .join('\n');
-    expect(text).toContain(
-      'gro-a40-1: default-deny egress declared by the deployment; allowed: 10.20.0.0/24',
-    );
-    expect(text).toContain('Remote media URLs are refused');
-    for (const name of [
-      ...GRONINGEN_UPSTREAMS,
-      'Groningen DC1',
-      'Groningen DC2',
-      'Example Hosting B.V.',
-      'Noordelijk Rekencentrum B.V.',
-    ]) {
-      expect(text).toContain(name);
-    }
-  });
+      const out = join(tmp, 'reports');
+      const reports = await runCli(['report', 'all', '--format', 'md', '--out', out], env);
+      expect({ code: reports.code, stderr: reports.stderr }).toEqual({ code: 0, stderr: '' });
+      const text = readdirSync(out)
+        .map((f) => readFileSync(join(out, f), 'utf8'))
+        .join('\n');
+      expect(text).toContain(
+        'gro-a40-1: default-deny egress declared by the deployment; allowed: 10.20.0.0/24',
+      );
+      expect(text).toContain('Remote media URLs are refused');
+      for (const name of [
+        ...GRONINGEN_UPSTREAMS,
+        'Groningen DC1',
+        'Groningen DC2',
+        'Example Hosting B.V.',
+        'Noordelijk Rekencentrum B.V.',
+      ]) {
+        expect(text).toContain(name);
+      }
+      // The rendering playbook, then two CLI runs.
+    },
+    PLAYBOOK_MS + PROCESS_TEST_MS,
+  );
 
   it('deploys secrets root-only and env: references in the config, and hardened units', () => {
     const envFile = join(prefix, 'etc', 'hunze', 'hunze.env');

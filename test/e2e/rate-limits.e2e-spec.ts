@@ -467,6 +467,24 @@ describePostgres('two instances exchanging counts every 20 ms, without pauses', 
   });
 });
 
+/** The rate limiter's switches the log reports from line `from` on, in order. */
+function switchesSince(hunze: TestApp, from: number): ('degraded' | 'restored')[] {
+  return hunze.logLines.slice(from).flatMap((line) => {
+    const found = /"evt":"rate_limits_(degraded|restored)"/.exec(line);
+    return found ? [found[1] as 'degraded' | 'restored'] : [];
+  });
+}
+
+/**
+ * Redis is unreachable now, and each switch was reported once, not once per request: the events alternate and
+ * end with the switch to local counting. (On a loaded machine an exchange may time out and recover on its own
+ * before the test cuts Redis: that is a switch of its own, reported once too.)
+ */
+function expectEachSwitchReportedOnce(switches: ('degraded' | 'restored')[]): void {
+  expect(switches.at(-1)).toBe('degraded');
+  expect(switches.filter((event, i) => i > 0 && event === switches[i - 1])).toEqual([]);
+}
+
 describe('when Redis goes away', () => {
   let proxy: TcpProxy;
   let hunze: TestApp;
@@ -485,8 +503,7 @@ describe('when Redis goes away', () => {
     await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
     expect(await readyz(hunze)).toEqual({ status: 200, rateLimits: 'redis' });
     expect(await metric(hunze, 'hunze_rate_limit_backend_up{backend="redis"}')).toBe(1);
-    const degraded = () => hunze.logLines.filter((l) => l.includes('"evt":"rate_limits_degraded"')).length;
-    const degradedBefore = degraded();
+    const logFrom = hunze.logLines.length;
     const control = [await chat(hunze, key), await chat(hunze, key)];
     expect(control.map((a) => a.status)).toEqual([200, 200]);
 
@@ -502,7 +519,7 @@ describe('when Redis goes away', () => {
     for (const answer of during) expect(took(answer) - slowestControl).toBeLessThan(1000);
     expect(await readyz(hunze)).toEqual({ status: 200, rateLimits: 'local (redis unavailable)' });
     expect(await metric(hunze, 'hunze_rate_limit_backend_up{backend="redis"}')).toBe(0);
-    expect(degraded()).toBe(degradedBefore + 1);
+    expectEachSwitchReportedOnce(switchesSince(hunze, logFrom));
 
     proxy.resume();
     await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
@@ -543,8 +560,9 @@ describe('when Redis stops answering while counts are exchanged every 20 ms', ()
       const { key } = await hunze.createKey({ rpm: 3 });
       const control = await chat(hunze, key);
       expect(control.status).toBe(200);
-      const degraded = () => hunze.logLines.filter((l) => l.includes('"evt":"rate_limits_degraded"')).length;
-      const degradedBefore = degraded();
+      // On a loaded machine an exchange can outlast its 100 ms timeout before the pause, too: start from Redis.
+      await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
+      const logFrom = hunze.logLines.length;
       const sent = proxy.record();
       proxy.pause();
       const during: Answer[] = [];
@@ -557,7 +575,7 @@ describe('when Redis stops answering while counts are exchanged every 20 ms', ()
         DEADLINE_MS,
         20,
       );
-      expect(degraded()).toBe(degradedBefore + 1);
+      expectEachSwitchReportedOnce(switchesSince(hunze, logFrom));
       proxy.resume();
       await waitFor(async () => (await readyz(hunze)).rateLimits === 'redis', DEADLINE_MS, 100);
       // The 100 ms command timeout is never on the request path: no request sent Redis anything, neither an
@@ -577,12 +595,10 @@ describe('when Redis is down at boot', () => {
   it('starts, serves under local limits, and switches to Redis once it is reachable', async () => {
     const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 6379 });
     proxy.cut();
-    const started = Date.now();
+    // Before, boot waited for Redis forever: the app's start resolving at all, with Redis still cut, is
+    // the check (no clock: a fresh database and migrations take a minute on a loaded machine).
     const hunze = await startTestApp(appOptions(`redis://127.0.0.1:${proxy.port}`));
     try {
-      // Before, boot waited for Redis forever. The bound only tells that apart from a slow boot (a fresh
-      // database and migrations on a loaded machine).
-      expect(Date.now() - started).toBeLessThan(60_000);
       const { key } = await hunze.createKey({ rpm: 2 });
       const first = await chat(hunze, key);
       expect(first.status).toBe(200);
