@@ -51,24 +51,47 @@ export async function statusWithKey(baseURL: string, key: string): Promise<numbe
 }
 
 /**
- * Asks `status` (a key's HTTP status) until it is 401, 30 s at most; each poll with when it was sent, in ms
- * after `since`. "Refused within 1 s" is broken by a poll sent 1 s or later after `since` that was still let in,
- * however slowly this machine runs; an earlier poll answered late (by a busy machine) says nothing against it.
+ * Asks `probe` until `reached` holds for its answer, 30 s at most; each poll with when it was sent, in ms after
+ * `since` (the event that starts the clock). A promise such as "refused within 1 s" is broken by a poll sent 1 s
+ * or later after `since` whose answer had not reached the new state, however slowly this machine runs; an
+ * earlier poll answered late (by a busy machine) says nothing against it: see `lateMisses`.
  */
-export async function pollUntilRefused(
-  status: () => Promise<number>,
+export async function pollUntil<T>(
+  probe: () => Promise<T>,
+  reached: (answer: T) => boolean,
   since: number,
   stepMs = 10,
-): Promise<{ sentAfterMs: number; status: number }[]> {
-  const polls: { sentAfterMs: number; status: number }[] = [];
+): Promise<Poll<T>[]> {
+  const polls: Poll<T>[] = [];
   await waitFor(
     async () => {
       const sentAfterMs = Date.now() - since;
-      polls.push({ sentAfterMs, status: await status() });
-      return polls.at(-1)!.status === 401;
+      const answer = await probe();
+      polls.push({ sentAfterMs, answer, reached: reached(answer) });
+      return polls.at(-1)!.reached;
     },
     30_000,
     stepMs,
   );
   return polls;
+}
+
+export interface Poll<T> {
+  sentAfterMs: number;
+  answer: T;
+  reached: boolean;
+}
+
+/** The polls sent `withinMs` or later after the event that had still not seen it (empty: the promise held). */
+export function lateMisses<T>(polls: Poll<T>[], withinMs: number): Poll<T>[] {
+  return polls.filter((poll) => poll.sentAfterMs >= withinMs && !poll.reached);
+}
+
+/** pollUntil for a key's HTTP status: until it is refused (401). */
+export function pollUntilRefused(
+  status: () => Promise<number>,
+  since: number,
+  stepMs = 10,
+): Promise<Poll<number>[]> {
+  return pollUntil(status, (answer) => answer === 401, since, stepMs);
 }
