@@ -8,7 +8,7 @@ const file = (
 ) => ({
   appliance: { name: 'Test', operator: { name: 'Op', country: operatorCountry } },
   database: { networks: store.networks ?? [], country: store.country },
-  redis: { networks: [], country: undefined, url: null, rateLimitSyncMs: 20 },
+  redis: { networks: [], country: undefined, url: null, rateLimitSyncMs: 20, commandTimeoutMs: 100 },
 });
 
 /** A resolver that answers from a table and counts its calls. */

@@ -21,6 +21,7 @@ function config(urls: { databaseUrl?: string; redisUrl?: string }, database: Sto
         country: redis.country,
         url: urls.redisUrl ?? null,
         rateLimitSyncMs: 20,
+        commandTimeoutMs: 100,
       },
     },
   } as unknown as Parameters<typeof checkStoreLocations>[0];

@@ -202,6 +202,11 @@ export class RedisConfig extends StoreLocationConfig {
    * kept in step with every other replica's through Redis at this interval.
    */
   @IsInt() @Min(0) @Max(1000) rateLimitSyncMs: number = 20;
+  /**
+   * How long a rate-limit command may take in Redis before it counts as failed, in ms: the replica then decides
+   * from its own counters (degraded) until a ping finds Redis again.
+   */
+  @IsInt() @Min(10) @Max(10_000) commandTimeoutMs: number = 100;
 }
 
 /** The YAML document: what operators write and what the fingerprint covers. */

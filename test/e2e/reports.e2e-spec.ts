@@ -12,7 +12,7 @@ import type { ReportBlock, ReportDocument, ReportSection } from '../../src/compl
 import { ReportsService, renderReport } from '../../src/compliance/reports/reports.service';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall, expectOpenAiError } from '../helpers/admin-api';
-import { runCli, startServe, type ServeChild } from '../helpers/cli';
+import { PROCESS_TEST_MS, runCli, startServe, type ServeChild } from '../helpers/cli';
 import {
   ADMIN_KEY,
   configYaml,
@@ -39,6 +39,8 @@ const VERSION = (
  * on a loaded machine. Tests that run them get this on top of Jest's timeout.
  */
 const CLI_MS = 240_000;
+// Hooks and tests here start CLIs and a server, each opening its own database.
+jest.setTimeout(PROCESS_TEST_MS);
 const itPostgres = usingPostgres() ? it : it.skip;
 const itPglite = usingPostgres() ? it.skip : it;
 

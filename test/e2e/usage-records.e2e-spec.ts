@@ -464,9 +464,11 @@ describe('usage_records', () => {
 
         expect(during.ids.length).toBeGreaterThan(20);
         expect(loggedSince(logLinesBefore, 'usage_spooling_started')).toBe(true);
-        // Never waiting for the database: a request that did would have taken at least the insert timeout
-        // (paused) or hung until the resume. That bound, not a CPU-speed one: this machine may be loaded.
-        expect(Math.max(...during.latencies)).toBeLessThan(USAGE_WRITER_LIMITS.insertTimeoutMs);
+        // Never waiting for the database: all of them were answered before the resume, and a request path that
+        // waited for the write would have held every request at least the insert timeout (paused), so even the
+        // median would reach it. The median, not the slowest: a loaded machine delays some requests that long.
+        const sorted = [...during.latencies].sort((x, y) => x - y);
+        expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(USAGE_WRITER_LIMITS.insertTimeoutMs);
         await waitFor(() => exactlyOnce(query, during.ids), WAIT_MS, 100);
         // Logged once the last spooled segment is in, a moment after its rows show.
         await waitFor(async () => loggedSince(logLinesBefore, 'usage_spool_replayed'), WAIT_MS);

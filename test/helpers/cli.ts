@@ -137,7 +137,8 @@ export async function startServe(
     cwd?: string;
   } = {},
 ): Promise<ServeChild> {
-  const timeoutMs = options.timeoutMs ?? 120_000;
+  // Under PROCESS_TEST_MS with room to stop: starting on PGlite beside other work took over 120 s.
+  const timeoutMs = options.timeoutMs ?? 240_000;
   const child = options.overStaleEndpoint
     ? spawnServeOverStaleEndpoint(env)
     : spawnCli(['serve'], env, options.cwd);

@@ -53,6 +53,8 @@ export interface TestAppOptions {
   redisNetworks?: string[];
   /** redis.rateLimitSyncMs (the config default when unset). */
   rateLimitSyncMs?: number;
+  /** redis.commandTimeoutMs (the config default when unset). */
+  redisCommandTimeoutMs?: number;
   /** Reuse another test app's database (two replicas on one Postgres). */
   databaseOf?: TestApp;
   /** A PostgreSQL URL to use as is (e.g. through test/helpers/tcp-proxy.ts); the test owns that database. */
@@ -102,7 +104,7 @@ auth: { adminKey: env:HUNZE_ADMIN_KEY }
 residency: { allowedRegions: [EEA] }
 upstreams:${upstreams}
 models:${models}
-redis: { url: ${options.redisUrl ? JSON.stringify(options.redisUrl) : 'null'}${options.rateLimitSyncMs === undefined ? '' : `, rateLimitSyncMs: ${options.rateLimitSyncMs}`}${options.redisNetworks ? `, networks: ${JSON.stringify(options.redisNetworks)}` : ''} }
+redis: { url: ${options.redisUrl ? JSON.stringify(options.redisUrl) : 'null'}${options.rateLimitSyncMs === undefined ? '' : `, rateLimitSyncMs: ${options.rateLimitSyncMs}`}${options.redisCommandTimeoutMs === undefined ? '' : `, commandTimeoutMs: ${options.redisCommandTimeoutMs}`}${options.redisNetworks ? `, networks: ${JSON.stringify(options.redisNetworks)}` : ''} }
 ${options.extraYaml ?? ''}`;
 }
 

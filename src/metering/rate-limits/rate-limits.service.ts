@@ -57,7 +57,8 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
     // Connection errors repeat on every reconnect attempt; the switch itself is logged once, in markDown.
     if (config.redisUrl) {
       const guard = storeGuard(config.file, 'redis', { log });
-      this.redis = new RedisLimitStore(config.redisUrl, () => undefined, undefined, guard);
+      const { commandTimeoutMs } = config.file.redis;
+      this.redis = new RedisLimitStore(config.redisUrl, () => undefined, undefined, guard, commandTimeoutMs);
     }
     this.syncMs = config.file.redis.rateLimitSyncMs;
     if (this.redis && this.syncMs > 0) this.sync = new LimitSync(this.local, this.redis);

@@ -16,7 +16,6 @@ import {
 import type { TokenOwner } from './local-store';
 import { ADMIT, CONSUME, RAISE_MONTH, SYNC } from './redis-scripts';
 
-const COMMAND_TIMEOUT_MS = 100;
 /** Month counters outlive their month by a week, for late readers; then Redis drops them. */
 const MONTH_GRACE_SECONDS = 7 * 86_400;
 const RAISE_BATCH = 500;
@@ -64,6 +63,8 @@ export class RedisLimitStore {
     private readonly prefix = 'hunze:rl',
     /** redis.networks, checked on every (re)connect; loopback only when not given. */
     guard: StoreGuard = loopbackGuard('redis'),
+    /** redis.commandTimeoutMs: past it a command counts as failed and the replica decides locally. */
+    commandTimeoutMs = 100,
   ) {
     this.redis = guardedRedis(
       url,
@@ -73,7 +74,7 @@ export class RedisLimitStore {
         // Commands issued in one event-loop turn (admissions of requests that arrived together, token charges)
         // leave in one write and come back in one read: a socket write per command was the top syscall cost.
         enableAutoPipelining: true,
-        commandTimeout: COMMAND_TIMEOUT_MS,
+        commandTimeout: commandTimeoutMs,
         connectTimeout: 1_000,
         maxRetriesPerRequest: 0,
         retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
