@@ -13,7 +13,8 @@ import { checkStoreLocations } from './compliance/store-locations';
 import { storeGuard } from './compliance/store-guard';
 import { ConfigError, loadConfig } from './config/config.loader';
 import type { HunzeConfig } from './config/hunze-config';
-import { createDataSource, migrate } from './database/data-source';
+import { tightenTree } from './database/data-dir';
+import { createDataSource, migrate, usesEmbeddedDatabase } from './database/data-source';
 import { serve } from './serve';
 import { AppLogger } from './telemetry/logger';
 
@@ -94,6 +95,7 @@ async function dbMigrate(config: HunzeConfig): Promise<number> {
     return print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date', 0);
   } finally {
     await dataSource.destroy();
+    if (usesEmbeddedDatabase(config)) tightenTree(config.dataDir);
   }
 }
 

@@ -6,7 +6,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule, type AppOptions } from './app.module';
 import { installCheapAsyncBind } from './common/async-bind';
 import { refuseStoresOutOfPlace } from './compliance/store-locations';
-import { ApiExceptionFilter, configureHttp, frameworkErrorHandler, genRequestId } from './common/http-setup';
+import { earlyAuthCheck, stampRouteAuthPolicies } from './auth/early-auth';
+import { clientErrorHandler } from './common/client-error';
+import { ApiExceptionFilter, configureHttp, frameworkErrorHandler } from './common/http-setup';
+import { genRequestId } from './common/request-id';
 import { MeteringService } from './metering/metering.service';
 import { Telemetry } from './telemetry/telemetry.service';
 
@@ -14,16 +17,20 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   installCheapAsyncBind();
   // The database and Redis must be where the config says before anything connects to them.
   await refuseStoresOutOfPlace(options.config, options.logger);
-  const { bodyLimitMb } = options.config.file.server;
+  const { bodyLimitMb, bodyReadTimeoutMs, maxHeaderBytes, maxObjectKeys } = options.config.file.server;
   const adapter = new FastifyAdapter({
     bodyLimit: Math.floor(bodyLimitMb * 1024 * 1024),
     genReqId: genRequestId,
-    // Account names (PUT /admin/v1/accounts/{name}) may be up to 200 characters; Fastify allows 100.
-    maxParamLength: 1024,
+    http: { maxHeaderSize: maxHeaderBytes },
     frameworkErrors: frameworkErrorHandler(bodyLimitMb),
+    clientErrorHandler: clientErrorHandler({ maxHeaderBytes, bodyReadTimeoutMs }),
     logger: false,
-    // Model ids contain slashes and dots; keep URLs as written.
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: {
+      // Model ids contain slashes and dots; keep URLs as written.
+      ignoreTrailingSlash: true,
+      // Account names (PUT /admin/v1/accounts/{name}) may be up to 200 characters; Fastify allows 100.
+      maxParamLength: 1024,
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: false,
@@ -32,10 +39,14 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     // instead of 415 unsupported_media_type. configureHttp sets up JSON, MultipartSetup multipart.
     bodyParser: false,
   });
+  stampRouteAuthPolicies(app);
   const deps = {
     log: options.logger,
     metering: app.get(MeteringService),
     bodyLimitMb,
+    bodyReadTimeoutMs,
+    earlyCheck: earlyAuthCheck(app),
+    maxObjectKeys,
     telemetry: app.get(Telemetry),
   };
   const fastify = app.getHttpAdapter().getInstance();

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type Repository } from 'typeorm';
 import { ApiError } from '../common/errors';
+import { isStorableText, STORABLE_TEXT_REASON } from '../common/storable-text';
 import { AuditService } from '../compliance/audit.service';
 import { toAccountResponse, type AccountResponseDto } from './dto/account-response.dto';
 import type { SetAccountLimitsDto } from './dto/set-account-limits.dto';
@@ -44,6 +45,8 @@ export class AccountsService {
   async setLimits(name: string, dto: SetAccountLimitsDto, actor = 'cli'): Promise<AccountResponseDto> {
     if (name.length < 1 || name.length > 200)
       throw new ApiError('invalid_request_error', { param: 'name', reason: 'has an invalid length' }, 'name');
+    if (!isStorableText(name))
+      throw new ApiError('invalid_request_error', { param: 'name', reason: STORABLE_TEXT_REASON }, 'name');
     const { account, keyIds, changed } = await this.dataSource.transaction(async (tx) => {
       const repo = tx.getRepository(AccountEntity);
       const before = await repo.findOne({ where: { name } });

@@ -7,34 +7,43 @@ import { ModelsModule } from '../models/models.module';
 import { AppLogger } from '../telemetry/logger';
 import { AccountsController } from './accounts.controller';
 import { AccountsService } from './accounts.service';
-import { AuthGuard, CliToken } from './auth.guard';
+import { AuthGuard } from './auth.guard';
+import { CliToken, KeyAuthenticator } from './key-authenticator';
 import { KeyCache } from './key-cache.service';
 import { KeyChangeBus } from './key-changes/key-change-bus';
 import { LocalKeyChangeBus } from './key-changes/local-key-change-bus';
-import { PostgresKeyChangeBus } from './key-changes/postgres-key-change-bus';
-import { RedisKeyChangeBus } from './key-changes/redis-key-change-bus';
+import type { KeyChangeFeed } from './key-changes/key-change-feed';
+import { PostgresKeyChangeFeed } from './key-changes/postgres-key-change-feed';
+import { RedisKeyChangeFeed } from './key-changes/redis-key-change-feed';
+import { SharedKeyChangeBus } from './key-changes/shared-key-change-bus';
 import { KeysController } from './keys.controller';
 import { KeysService } from './keys.service';
 
-/** Redis when configured (shared with rate limits), else Postgres NOTIFY, else in-process (embedded db). */
+/**
+ * Postgres: LISTEN/NOTIFY, plus Redis pub/sub when configured (both carry every change, so losing Redis loses
+ * none). The embedded database serves one process: in-process delivery is all it needs.
+ */
 async function createKeyChangeBus(
   config: HunzeConfig,
   dataSource: DataSource,
   log: AppLogger,
 ): Promise<KeyChangeBus> {
-  const onError = (err: unknown) => log.error('key_change_bus_error', err);
+  if (!config.databaseUrl) return new LocalKeyChangeBus();
+  const bus = new SharedKeyChangeBus(log);
+  const feeds: KeyChangeFeed[] = [
+    new PostgresKeyChangeFeed(
+      config.databaseUrl,
+      dataSource,
+      bus.eventsFor('postgres'),
+      storeGuard(config.file, 'database', { log }),
+    ),
+  ];
   if (config.redisUrl) {
-    const bus = new RedisKeyChangeBus(config.redisUrl, onError, storeGuard(config.file, 'redis', { log }));
-    await bus.start();
-    return bus;
+    const guard = storeGuard(config.file, 'redis', { log });
+    feeds.push(new RedisKeyChangeFeed(config.redisUrl, bus.eventsFor('redis'), guard));
   }
-  if (config.databaseUrl) {
-    const guard = storeGuard(config.file, 'database', { log });
-    const bus = new PostgresKeyChangeBus(config.databaseUrl, dataSource, onError, guard);
-    await bus.start();
-    return bus;
-  }
-  return new LocalKeyChangeBus();
+  await bus.start(feeds);
+  return bus;
 }
 
 @Global()
@@ -50,6 +59,7 @@ export class AuthModule {
         KeysService,
         AccountsService,
         KeyCache,
+        KeyAuthenticator,
         { provide: CliToken, useValue: { value: options.cliToken } },
         {
           provide: KeyChangeBus,
@@ -58,7 +68,7 @@ export class AuthModule {
         },
         ...(options.http ? [{ provide: APP_GUARD, useClass: AuthGuard }] : []),
       ],
-      exports: [KeysService, AccountsService, KeyCache, KeyChangeBus],
+      exports: [KeysService, AccountsService, KeyCache, KeyChangeBus, KeyAuthenticator],
     };
   }
 }

@@ -1,11 +1,16 @@
 // In-process cache of every key by hash, so the hot path never waits on the database. Kept fresh by the
 // KeyChangeBus (create/revoke reach every replica within a second) and a periodic full reload as a backstop.
+// The cache is trusted only while the bus is connected: with every feed down a revocation made on another
+// replica could not reach it, so each presented key is checked in the database instead (fails closed: when
+// the database cannot answer either, 503 key_verification_unavailable). Once a feed is back the whole cache
+// is reloaded (changes may have been missed meanwhile) before it is trusted again.
 import {
   Inject,
   Injectable,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { ApiError } from '../common/errors';
 import { AppLogger } from '../telemetry/logger';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import { KeyChangeBus } from './key-changes/key-change-bus';
@@ -16,6 +21,8 @@ const FULL_RELOAD_MS = 60_000;
 /** An unknown key is looked up in the database at most this often (per hash), against guessing floods. */
 const NEGATIVE_TTL_MS = 1_000;
 const MAX_NEGATIVE_ENTRIES = 10_000;
+/** While the cache is not trusted: how long a key check may wait on the database before the 503. */
+const VERIFY_TIMEOUT_MS = 2_000;
 
 interface CachedKey {
   principal: Principal;
@@ -31,6 +38,13 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
   /** Reloads still reading from the database; shutdown waits for them before the database closes. */
   private readonly reloading = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  /** Whether answers may come from the cache (the bus is connected and a full reload followed). */
+  private trustedNow = false;
+  /** Bumped at every change of the bus's connection: a reload begun before one cannot make the cache trusted. */
+  private feedGeneration = 0;
+  /** Database checks in flight while untrusted, one per key digest however many requests present it. */
+  private readonly verifying = new Map<string, Promise<Principal | undefined>>();
+  private verifiedCount = 0;
 
   constructor(
     @Inject(KeysService) private readonly keys: KeysService,
@@ -40,6 +54,7 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     this.bus.subscribe((id) => this.track(this.reloadKey(id)));
+    this.bus.onConnectedChange((connected) => this.feedChanged(connected));
     await this.reloadAll();
     this.timer = setInterval(() => void this.track(this.reloadAll()), FULL_RELOAD_MS).unref();
   }
@@ -56,9 +71,59 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
    * Answers without a promise when the key is cached.
    */
   authenticateDigest(hash: string): Promise<Principal | undefined> | Principal | undefined {
+    if (!this.trustedNow) return this.verify(hash);
     const entry = this.byHash.get(hash);
     if (entry) return usable(entry);
     return this.lookupMiss(hash).then((missed) => (missed ? usable(missed) : undefined));
+  }
+
+  /** Whether keys are answered from the cache (true) or each checked in the database (false). */
+  get trusted(): boolean {
+    return this.trustedNow;
+  }
+
+  /** Keys checked in the database because the cache was not trusted, since start. */
+  get verifiedLookups(): number {
+    return this.verifiedCount;
+  }
+
+  private feedChanged(connected: boolean): void {
+    this.feedGeneration++;
+    if (connected) void this.track(this.reloadAll());
+    else this.setTrusted(false);
+  }
+
+  private setTrusted(trusted: boolean): void {
+    if (this.trustedNow === trusted) return;
+    this.trustedNow = trusted;
+    if (trusted) this.log.event('key_cache_trusted');
+    else this.log.warn('key_cache_verifying_in_database');
+  }
+
+  private verify(hash: string): Promise<Principal | undefined> {
+    let pending = this.verifying.get(hash);
+    if (!pending) {
+      pending = this.readKey(hash).finally(() => this.verifying.delete(hash));
+      this.verifying.set(hash, pending);
+    }
+    return pending;
+  }
+
+  private async readKey(hash: string): Promise<Principal | undefined> {
+    this.verifiedCount++;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('key check timed out')), VERIFY_TIMEOUT_MS);
+    });
+    try {
+      const row = await Promise.race([this.keys.findByHash(hash), timeout]);
+      return row ? usable(this.store(row)) : undefined;
+    } catch (err) {
+      this.log.error('key_verification_failed', err);
+      throw new ApiError('key_verification_unavailable');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async lookupMiss(hash: string): Promise<CachedKey | undefined> {
@@ -90,10 +155,14 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
     }
   }
 
+  /** Reads every key; the cache is trusted afterwards if the bus was connected throughout. */
   private async reloadAll(): Promise<void> {
+    const generation = this.feedGeneration;
+    const connected = this.bus.connected;
     try {
       const rows = await this.keys.findAll();
       rows.forEach((row) => this.store(row));
+      if (connected && generation === this.feedGeneration) this.setTrusted(true);
     } catch (err) {
       this.log.error('key_reload_failed', err);
     }

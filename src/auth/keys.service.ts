@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
 import { ApiError } from '../common/errors';
+import { parseInstant } from '../common/iso-instant';
 import { AuditService } from '../compliance/audit.service';
 import { ModelRegistry } from '../models/model-registry.service';
 import { CreateKeyDto } from './dto/create-key.dto';
@@ -14,6 +15,8 @@ import { KeyChangeBus } from './key-changes/key-change-bus';
 import { generateKey } from './key-material';
 
 export const DEFAULT_ACCOUNT = 'default';
+/** What PostgreSQL's uuid type accepts in its canonical form; anything else is an unknown key, not a 500. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class KeysService {
@@ -33,7 +36,7 @@ export class KeysService {
     dto.models?.forEach((name, i) => {
       if (!this.models.resolve(name)) throw new ApiError('model_not_found', {}, `models[${i}]`);
     });
-    const expiresAt = dto.expires_at ? new Date(dto.expires_at) : null;
+    const expiresAt = dto.expires_at ? (parseInstant(dto.expires_at) ?? null) : null;
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw new ApiError(
         'invalid_request_error',
@@ -100,7 +103,7 @@ export class KeysService {
   }
 
   findById(id: string): Promise<ApiKeyEntity | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
+    if (!UUID.test(id)) return Promise.resolve(null);
     return this.keys.findOne({ where: { id }, relations: { account: true } });
   }
 

@@ -18,6 +18,9 @@ const SAMPLE_VALUES: Record<string, string | number> = {
   limitMb: 25,
   retryAfter: 7,
   upstreamStatus: 500,
+  timeoutMs: 30000,
+  limitBytes: 16384,
+  accepted: 'from, to',
 };
 
 /** Codes the OpenAI SDKs should retry on their own: transient capacity and backend faults. */
@@ -29,6 +32,8 @@ const RETRIED: readonly ErrorCode[] = [
   'upstream_overloaded',
   'upstream_timeout',
   'internal_error',
+  'key_verification_unavailable',
+  'image_store_unavailable',
 ];
 
 describe('error catalogue', () => {
@@ -111,11 +116,13 @@ function raisedWithoutParams(dir: string): RaiseSite[] {
       }
       if (ts.isObjectLiteralExpression(node)) {
         const code = propertyNamed(node, 'errorCode');
+        const given = keysOf(propertyNamed(node, 'params'));
+        // The validation pipe adds the failing field's path as `param` to a constraint context's params.
         if (code && ts.isStringLiteral(code))
           sites.push({
             where: where(node),
             code: code.text as ErrorCode,
-            given: keysOf(propertyNamed(node, 'params')),
+            given: given && [...given, 'param'],
           });
       }
       ts.forEachChild(node, visit);

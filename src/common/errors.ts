@@ -53,10 +53,28 @@ export const ERRORS = {
     message: 'Invalid value for {param}: {reason}.',
     retry: false,
   },
+  unknown_parameter: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'Unknown query parameter: this endpoint accepts only {accepted}.',
+    retry: false,
+  },
   too_many_messages: {
     status: 400,
     type: 'invalid_request_error',
     message: 'Too many messages: at most {max} are accepted.',
+    retry: false,
+  },
+  too_many_entries: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'Too many entries in {param}: at most {max} are accepted.',
+    retry: false,
+  },
+  too_many_keys: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'An object in {param} has too many keys: at most {max} are accepted in any one object.',
     retry: false,
   },
   wrong_model_kind: {
@@ -70,6 +88,24 @@ export const ERRORS = {
     status: 413,
     type: 'invalid_request_error',
     message: 'The request body is larger than the limit of {limitMb} MB.',
+    retry: false,
+  },
+  request_timeout: {
+    status: 408,
+    type: 'invalid_request_error',
+    message: 'The request body stopped arriving: nothing was received for {timeoutMs} ms.',
+    retry: false,
+  },
+  headers_too_large: {
+    status: 431,
+    type: 'invalid_request_error',
+    message: 'The request line and headers are larger than the limit of {limitBytes} bytes.',
+    retry: false,
+  },
+  malformed_request: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'The HTTP request could not be parsed (malformed request line, header or framing).',
     retry: false,
   },
   unsupported_media_type: {
@@ -151,6 +187,19 @@ export const ERRORS = {
     status: 504,
     type: 'server_error',
     message: 'The model backend did not answer in time.',
+    retry: true,
+  },
+  key_verification_unavailable: {
+    status: 503,
+    type: 'server_error',
+    message:
+      'API keys cannot be checked right now: this replica has lost both its key-change feed and its database. Please retry shortly.',
+    retry: true,
+  },
+  image_store_unavailable: {
+    status: 503,
+    type: 'server_error',
+    message: 'The store for generated images (Redis) is unavailable. Please retry shortly.',
     retry: true,
   },
   residency_violation: {

@@ -1,8 +1,8 @@
 // Wiring that applies to every HTTP request, in one place: request ids, the metadata record written
 // when a request ends, and the one error path. Nest routes Fastify's own errors (body parser, body limit)
 // into the same exception filter, so there is no separate Fastify error handler.
-import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestMetadata } from '../compliance/request-metadata';
@@ -10,33 +10,22 @@ import type { MeteringService } from '../metering/metering.service';
 import type { AppLogger } from '../telemetry/logger';
 import type { Telemetry } from '../telemetry/telemetry.service';
 import { toApiError } from './error-mapper';
-import type { ApiError } from './errors';
+import { ApiError } from './errors';
+import { ObjectKeysBound } from './object-keys-bound';
 import { elapsedMs } from './request-context';
+import { discardUnreadBody, hasBody, watchBodyRead } from './unread-body';
 
-const INBOUND_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const ID_BYTES = 16;
-/** Request ids are cut from a block of random bytes: one getrandom call per 256 ids, not one each. */
-const ID_BLOCK = 256 * ID_BYTES;
-let idBlock = Buffer.alloc(0);
-let idOffset = 0;
-
-/** Keeps an id set by a load balancer (HAProxy passes x-request-id); otherwise OpenAI-style `req_<hex>`. */
-export function genRequestId(req: IncomingMessage): string {
-  const inbound = req.headers['x-request-id'];
-  if (typeof inbound === 'string' && INBOUND_REQUEST_ID.test(inbound)) return inbound;
-  if (idOffset + ID_BYTES > idBlock.length) {
-    idBlock = randomBytes(ID_BLOCK);
-    idOffset = 0;
-  }
-  const id = `req_${idBlock.toString('hex', idOffset, idOffset + ID_BYTES)}`;
-  idOffset += ID_BYTES;
-  return id;
-}
+/** A check on the headers alone, before the body is read (authentication); an error is the answer. */
+export type EarlyCheck = (req: FastifyRequest) => ApiError | undefined | Promise<ApiError | undefined>;
 
 export interface HttpDeps {
   log: AppLogger;
   metering: MeteringService;
   bodyLimitMb: number;
+  bodyReadTimeoutMs: number;
+  earlyCheck?: EarlyCheck;
+  /** server.maxObjectKeys: the most keys any object in a JSON body may have. */
+  maxObjectKeys: number;
   /** One span per request from the same metadata record (a no-op without telemetry.otlpEndpoint). */
   telemetry?: Telemetry;
 }
@@ -60,44 +49,109 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) =>
     parseJson(req, body.toString('utf8'), done),
   );
+  // Every JSON body's objects are counted as its bytes arrive, before it is parsed (object-keys-bound.ts).
+  fastify.addHook('preParsing', (req, _reply, payload, done) => {
+    if (!isJson(req.headers['content-type'])) return done(null, payload);
+    // pipeline, not pipe: a client that goes away mid-body ends the counted stream too.
+    done(
+      null,
+      pipeline(payload, new ObjectKeysBound(deps.maxObjectKeys), () => {}),
+    );
+  });
   // Fastify fixes a route's error handler when the route is added, before Nest installs its own; without
   // this, body-parser errors (invalid JSON, body too large) would get Fastify's default body.
   fastify.addHook('onRoute', (route) => {
     route.errorHandler ??= (err, req, reply) => sendError(err, req, reply, deps);
   });
+  const discardLimit = discardLimitBytes(deps.bodyLimitMb);
   fastify.addHook('onRequest', (req, reply, done) => {
     req.facts = { startedAt: process.hrtime.bigint() };
-    void reply.header('x-request-id', req.id);
-    let record: RequestMetadata | undefined;
-    /** Makes and journals the record once; returns it only to the first caller. */
-    const journalOnce = (clientClosed: boolean): RequestMetadata | undefined => {
-      if (record) return undefined;
-      if (clientClosed) req.facts.clientClosed = true;
-      record = metadataOf(req, reply);
-      deps.metering.journal(record);
-      return record;
-    };
-    const observe = (made: RequestMetadata | undefined) => {
-      if (!made) return;
-      deps.metering.observe(made);
-      deps.telemetry?.recordRequest(made);
-    };
-    // The usage row is journaled just before the last bytes go out, not on 'close' (which can follow by
-    // milliseconds): a process killed right after the client has its answer must still have it. The log
-    // line, metrics, token charge and span follow the write, off the response's critical path.
-    const raw = reply.raw;
-    const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
-    raw.end = ((...args: unknown[]) => {
-      const made = journalOnce(raw.destroyed);
-      const result = end(...args);
-      observe(made);
-      return result;
-    }) as ServerResponse['end'];
-    // 'close' comes once per response, finished or not: a client that hangs up before the end still gets
-    // its record (Fastify's onResponse would miss it).
-    raw.once('close', () => observe(journalOnce(!raw.writableFinished)));
-    done();
+    void reply.header('x-request-id', req.id).header('x-content-type-options', 'nosniff');
+    // Admin answers carry keys in clear and account data: never kept by a browser or proxy cache.
+    if (req.url.startsWith('/admin/')) void reply.header('cache-control', 'no-store');
+    recordAtEnd(req, reply, deps, discardLimit);
+    if (hasBody(req.raw)) {
+      watchBodyRead(req.raw, reply.raw, deps.bodyReadTimeoutMs, () => onBodyStall(req, reply, deps));
+    }
+    const refused = deps.earlyCheck?.(req);
+    if (refused instanceof Promise) {
+      refused.then(
+        (error) => answerEarly(error, req, reply, deps, done),
+        (err: unknown) => answerEarly(toApiError(err, deps.bodyLimitMb), req, reply, deps, done),
+      );
+    } else {
+      answerEarly(refused, req, reply, deps, done);
+    }
   });
+}
+
+/** The media types Fastify's JSON parser takes (application/json with or without parameters). */
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * How much of an unread body is read and thrown away after an early answer (see discardUnreadBody): enough
+ * for any upload a client would reasonably send this appliance, so it reads the answer instead of a reset.
+ */
+function discardLimitBytes(bodyLimitMb: number): number {
+  return Math.max(4 * bodyLimitMb, 100) * 1024 * 1024;
+}
+
+function answerEarly(
+  error: ApiError | undefined,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: HttpDeps,
+  done: () => void,
+): void {
+  if (!error) return done();
+  sendError(error, req, reply, deps);
+}
+
+/**
+ * The usage row is journaled just before the last bytes go out, not on 'close' (which can follow by
+ * milliseconds): a process killed right after the client has its answer must still have it. The log line,
+ * metrics, token charge and span follow the write, off the response's critical path. An answer that goes
+ * out before the body was read (refused early, too large) lets the rest be discarded, not reset.
+ */
+function recordAtEnd(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps, discardLimit: number): void {
+  let record: RequestMetadata | undefined;
+  /** Makes and journals the record once; returns it only to the first caller. */
+  const journalOnce = (clientClosed: boolean): RequestMetadata | undefined => {
+    if (record) return undefined;
+    if (clientClosed) req.facts.clientClosed = true;
+    record = metadataOf(req, reply);
+    deps.metering.journal(record);
+    return record;
+  };
+  const observe = (made: RequestMetadata | undefined) => {
+    if (!made) return;
+    deps.metering.observe(made);
+    deps.telemetry?.recordRequest(made);
+  };
+  const raw = reply.raw;
+  const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
+  raw.end = ((...args: unknown[]) => {
+    const made = journalOnce(raw.destroyed);
+    if (!req.raw.complete) discardUnreadBody(req.raw, discardLimit);
+    const result = end(...args);
+    observe(made);
+    return result;
+  }) as ServerResponse['end'];
+  // 'close' comes once per response, finished or not: a client that hangs up before the end still gets
+  // its record (Fastify's onResponse would miss it).
+  raw.once('close', () => observe(journalOnce(!raw.writableFinished)));
+}
+
+/** No body byte for `server.bodyReadTimeoutMs`: 408 if nothing was answered yet, and the connection ends. */
+function onBodyStall(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps): void {
+  if (reply.raw.headersSent) {
+    req.raw.socket?.destroy();
+    return;
+  }
+  void reply.header('connection', 'close');
+  sendError(new ApiError('request_timeout', { timeoutMs: deps.bodyReadTimeoutMs }), req, reply, deps, true);
 }
 
 /**
@@ -110,7 +164,7 @@ export function frameworkErrorHandler(bodyLimitMb: number) {
     const error = toApiError(err, bodyLimitMb);
     void reply
       .status(error.status)
-      .headers({ 'x-request-id': req.id, ...error.responseHeaders() })
+      .headers({ 'x-request-id': req.id, 'x-content-type-options': 'nosniff', ...error.responseHeaders() })
       .send(error.toBody());
   };
 }
@@ -126,11 +180,20 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 }
 
-function sendError(exception: unknown, req: FastifyRequest, reply: FastifyReply, deps: HttpDeps): void {
+function sendError(
+  exception: unknown,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: HttpDeps,
+  closeConnection = false,
+): void {
   const error = toApiError(exception, deps.bodyLimitMb);
   if (error.code === 'internal_error') deps.log.error('unhandled_error', exception, { requestId: req.id });
   if (req.facts) req.facts.errorCode = error.code;
   if (reply.sent || reply.raw.headersSent) return;
+  // Fastify's body parser asks to close after a too-large body; the rest is discarded instead (recordAtEnd),
+  // so a client still uploading reads its 413 rather than a reset connection.
+  if (!closeConnection && !req.raw.complete) reply.removeHeader('connection');
   const errorBody = (req.routeOptions?.config as ErrorBodyConfig | undefined)?.errorBody;
   const body = errorBody ? errorBody(error) : error.toBody();
   void reply.status(error.status).headers(error.responseHeaders()).send(body);

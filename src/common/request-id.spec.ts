@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { genRequestId } from './http-setup';
+import { genRequestId } from './request-id';
 
 const request = (headers: Record<string, string> = {}) => ({ headers }) as unknown as IncomingMessage;
 

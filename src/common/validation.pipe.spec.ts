@@ -116,7 +116,7 @@ describe('BodyValidationPipe(ChatCompletionDto)', () => {
     const nestedBody = (depth: number) => {
       let value: unknown = {};
       for (let i = 2; i < depth; i++) value = [value]; // {} is one level, each array one more
-      return { model: 'm', messages: [{ role: 'user', content: 'x' }], metadata: value };
+      return { model: 'm', messages: [{ role: 'user', content: 'x' }], extra_body: value };
     };
     expect(outcome(pipe, nestedBody(MAX_BODY_DEPTH)).error).toBeUndefined();
     for (const depth of [MAX_BODY_DEPTH + 1, 200_000]) {

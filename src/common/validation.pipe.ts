@@ -3,14 +3,17 @@
 // The original body is passed on untouched: the gateway forwards parameters it does not itself check.
 //
 // Fast path: a DTO may come with a JSON schema that is never looser than its decorators. Ajv compiles it
-// once, and a body it accepts is passed on without class-transformer and class-validator, the costliest
-// step of a chat request's own CPU time. Any other body takes the class-validator path, which still words
-// every error, so answers stay exactly what they were without the schema.
+// once, and a body it accepts is passed on without class-validator, the costliest step of a chat request's
+// own CPU time. Any other body takes the class-validator path, which still words every error, so answers
+// stay exactly what they were without the schema. Both paths cost time linear in the body's size (the
+// number of keys of any one object is bounded earlier, by server.maxObjectKeys, in the JSON parser).
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import Ajv, { type SchemaObject, type ValidateFunction } from 'ajv';
-import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
+import { toDtoInstance } from './dto-instance';
 import { ApiError, type ErrorCode } from './errors';
+import { INSTANT_REASON } from './iso-instant';
+import { STORABLE_TEXT_REASON } from './storable-text';
 
 const REASONS: Readonly<Record<string, string>> = {
   isDefined: 'is required',
@@ -31,12 +34,15 @@ const REASONS: Readonly<Record<string, string>> = {
   arrayMaxSize: 'has too many items',
   arrayUnique: 'has duplicate items',
   isIso8601: 'must be an ISO 8601 date-time',
+  isInstant: INSTANT_REASON,
+  isStorableText: STORABLE_TEXT_REASON,
   nestedValidation: 'must be an object',
   // The gateway's own validators (src/gateway/dto/validators.ts, completion.dto.ts)
   isMessageContent: 'must be a string, null or an array of content parts',
   isStringOrStrings: 'must be a string or a short array of strings',
   isStringOrObject: 'must be a string or an object',
   isPrompt: 'must be a string, an array of strings or an array of token ids',
+  isMetadata: 'must map keys of at most 64 characters to strings of at most 512',
 };
 
 /**
@@ -111,9 +117,8 @@ export class BodyValidationPipe<T extends object> implements PipeTransform<unkno
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ApiError('invalid_request_error', { param: 'body', reason: 'must be a JSON object' }, 'body');
     }
-    // class-transformer and JSON.stringify recurse: a body nested thousands deep would overflow the stack.
-    const shape = inspectBody(value, MAX_BODY_DEPTH);
-    if (shape.tooDeep) {
+    // Validating nested DTOs and JSON.stringify recurse: a body nested thousands deep would overflow the stack.
+    if (nestedTooDeep(value, MAX_BODY_DEPTH)) {
       throw new ApiError('invalid_request_error', { param: 'body', reason: 'is nested too deeply' }, 'body');
     }
     // Fast path: a body the compiled schema accepts, class-validator would accept too (the schema is never
@@ -122,10 +127,7 @@ export class BodyValidationPipe<T extends object> implements PipeTransform<unkno
       this.acceptedBySchema++;
       return value as T;
     }
-    // class-transformer takes a `constructor` key's value for the class of an untyped object and throws (a 500
-    // for a tool parameter named "constructor"), and assigns an own `__proto__` key as the prototype; it
-    // validates a copy with such keys renamed, which keeps them unknown fields.
-    const instance = plainToInstance(this.dto, shape.hasReservedKey ? renameReservedKeys(value) : value);
+    const instance = toDtoInstance(this.dto, value);
     const errors = validateSync(instance, {
       whitelist: this.strict,
       forbidNonWhitelisted: this.strict,
@@ -137,34 +139,18 @@ export class BodyValidationPipe<T extends object> implements PipeTransform<unkno
   }
 }
 
-/** Whether the body is nested deeper than `max`, and whether any object in it has a reserved key. */
-function inspectBody(value: object, max: number): { tooDeep: boolean; hasReservedKey: boolean } {
-  let hasReservedKey = false;
-  // Iterative, so the check itself cannot overflow.
+/** Whether the body is nested deeper than `max`. Iterative, so the check itself cannot overflow. */
+function nestedTooDeep(value: object, max: number): boolean {
   const pending: [object, number][] = [[value, 1]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [node, depth] = next;
-    if (depth > max) return { tooDeep: true, hasReservedKey };
-    if (!hasReservedKey && (Object.hasOwn(node, 'constructor') || Object.hasOwn(node, '__proto__')))
-      hasReservedKey = true;
-    for (const child of Object.values(node) as unknown[]) {
+    if (depth > max) return true;
+    for (const key in node) {
+      const child = (node as Record<string, unknown>)[key];
       if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
     }
   }
-  return { tooDeep: false, hasReservedKey };
-}
-
-/**
- * A copy of a JSON value with every `constructor` and `__proto__` key renamed to `(constructor)`,
- * `(__proto__)` (depth already checked, so recursion is safe).
- */
-export function renameReservedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(renameReservedKeys);
-  if (typeof value !== 'object' || value === null) return value;
-  const copy: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value))
-    copy[key === 'constructor' || key === '__proto__' ? `(${key})` : key] = renameReservedKeys(child);
-  return copy;
+  return false;
 }
 
 function toApiError(error: ValidationError, parent: string): ApiError {
@@ -187,7 +173,7 @@ function toApiError(error: ValidationError, parent: string): ApiError {
   const broken = Object.keys(error.constraints ?? {});
   const constraint = REPORTED_FIRST.find((name) => broken.includes(name)) ?? broken[0] ?? 'invalid';
   const context = error.contexts?.[constraint] as ConstraintContext | undefined;
-  if (context) return new ApiError(context.errorCode, context.params ?? {}, path);
+  if (context) return new ApiError(context.errorCode, { param: path, ...context.params }, path);
   return new ApiError(
     'invalid_request_error',
     { param: path, reason: REASONS[constraint] ?? 'is invalid' },

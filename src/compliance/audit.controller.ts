@@ -1,6 +1,8 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Roles } from '../auth/roles.decorator';
 import { ApiError } from '../common/errors';
+import { INSTANT_REASON, parseInstant } from '../common/iso-instant';
+import { KnownQueryParams } from '../common/known-query.pipe';
 import { AUDIT_ACTIONS, type AuditAction } from './audit-chain';
 import { AuditService, toAuditDto, type AuditEventDto, type VerifyResult } from './audit.service';
 
@@ -12,9 +14,9 @@ function invalid(param: string, reason: string): ApiError {
 
 function parseTime(param: string, value: unknown): Date | undefined {
   if (value === undefined) return undefined;
-  const time = typeof value === 'string' ? Date.parse(value) : NaN;
-  if (Number.isNaN(time)) throw invalid(param, 'must be an ISO 8601 time');
-  return new Date(time);
+  const time = typeof value === 'string' ? parseInstant(value) : undefined;
+  if (!time) throw invalid(param, INSTANT_REASON);
+  return time;
 }
 
 function parseInt(param: string, value: unknown, min: number, max: number): number | undefined {
@@ -32,7 +34,7 @@ export class AuditController {
   /** `?from&to` (ISO times, to exclusive), `?action`, `?after` (seq, for paging), `?limit` (1–1000, 100). */
   @Get()
   async list(
-    @Query() query: Record<string, unknown>,
+    @Query(new KnownQueryParams('from', 'to', 'action', 'after', 'limit')) query: Record<string, unknown>,
   ): Promise<{ object: 'list'; data: AuditEventDto[]; has_more: boolean }> {
     const action = query.action;
     if (action !== undefined && !AUDIT_ACTIONS.includes(action as AuditAction))

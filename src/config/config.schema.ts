@@ -50,8 +50,14 @@ export class ServerConfig {
   @IsString() host: string = '127.0.0.1';
   @IsInt() @Min(0) @Max(65535) port: number = 8080;
   @IsNumber() @Min(0.001) @Max(1024) bodyLimitMb: number = 25;
+  /** Keys any one object in a JSON body may have; checked in one pass before validation. */
+  @IsInt() @Min(1) @Max(1_000_000) maxObjectKeys: number = 10_000;
   /** On shutdown, open requests (streams) get this long to finish before their connections are closed. */
   @IsNumber() @Min(0) @Max(3600) shutdownGraceSeconds: number = 10;
+  /** A request whose body stops arriving for this long is answered 408 and its connection closed. */
+  @IsInt() @Min(100) @Max(3_600_000) bodyReadTimeoutMs: number = 30_000;
+  /** Request line plus headers; larger requests are answered 431 (Node's default is 16 KiB). */
+  @IsInt() @Min(1024) @Max(1_048_576) maxHeaderBytes: number = 16_384;
 }
 
 export class AuthConfig {

@@ -1,6 +1,5 @@
 // One TypeORM data source: PostgreSQL when DATABASE_URL is set, the embedded PGlite database otherwise
 // (typeorm-pglite, see docs/adr/0001-pglite-driver.md). Schema changes only through migrations.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
@@ -14,6 +13,7 @@ import { AuditEvents1732100000000 } from './migrations/1732100000000-audit-event
 import { UsageRecords1732200000000 } from './migrations/1732200000000-usage-records';
 import { AccountLimits1732300000000 } from './migrations/1732300000000-account-limits';
 import { UsageRecordEntity } from '../metering/usage-record.entity';
+import { makePrivateDir } from './data-dir';
 import { residencyPgStream } from './residency-pg-socket';
 
 export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity, UsageRecordEntity];
@@ -52,7 +52,7 @@ export function createDataSource(
     };
   } else {
     const dir = join(config.dataDir, 'pglite');
-    mkdirSync(dir, { recursive: true });
+    makePrivateDir(dir);
     options = { ...common, driver: new PGliteDriver({ dataDir: dir }).driver };
   }
   return new DataSource(options);

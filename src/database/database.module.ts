@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { storeGuard } from '../compliance/store-guard';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
-import { createDataSource, migrate } from './data-source';
+import { prepareDataDir, tightenTree } from './data-dir';
+import { createDataSource, migrate, usesEmbeddedDatabase } from './data-source';
 
 /** Opens the database and applies migrations before any other module starts. */
 @Global()
@@ -13,9 +14,13 @@ import { createDataSource, migrate } from './data-source';
       provide: DataSource,
       inject: [HunzeConfig, AppLogger],
       useFactory: async (config: HunzeConfig, log: AppLogger) => {
+        // The usage spool lives there too, so the data directory is private with either database.
+        const tooOpen = prepareDataDir(config.dataDir);
+        if (tooOpen > 0) log.warn('data_dir_tightened', { path: config.dataDir, entries: tooOpen });
         const dataSource = createDataSource(config, storeGuard(config.file, 'database', { log }));
         await dataSource.initialize();
         await migrate(dataSource);
+        if (usesEmbeddedDatabase(config)) tightenTree(config.dataDir);
         return dataSource;
       },
     },
@@ -23,9 +28,14 @@ import { createDataSource, migrate } from './data-source';
   exports: [DataSource],
 })
 export class DatabaseModule implements OnApplicationShutdown {
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(HunzeConfig) private readonly config: HunzeConfig,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    // What PGlite created while running (0666, inside 0700 directories) is made private at rest too.
+    if (usesEmbeddedDatabase(this.config)) tightenTree(this.config.dataDir);
   }
 }

@@ -15,13 +15,25 @@ import { UpstreamLatency } from './upstream-latency.service';
 import { UpstreamPools } from './upstream-pools.service';
 import { Clock } from '../common/clock';
 import { AudioController } from './audio.controller';
-import { ImageStore } from './image-store.service';
+import { HunzeConfig } from '../config/hunze-config';
+import { storeGuard } from '../compliance/store-guard';
+import { AppLogger } from '../telemetry/logger';
+import { ImageStore } from './image-store';
 import { ImagesController } from './images.controller';
 import { ImagesService } from './images.service';
+import { MemoryImageStore } from './memory-image-store';
+import { RedisImageStore } from './redis-image-store';
 import { RemoteMedia } from './media/remote-media.service';
 import { MultipartSetup } from './multipart.setup';
 import { TranscriptionService } from './transcription.service';
 import { UpstreamsController } from './upstreams.controller';
+
+/** Shared by every replica in Redis when redis.url is set, else in this process's memory. */
+function createImageStore(config: HunzeConfig, clock: Clock, log: AppLogger): ImageStore {
+  if (!config.redisUrl) return new MemoryImageStore(config, clock);
+  const ttlMs = config.file.retention.imageMinutes * 60_000;
+  return new RedisImageStore(config.redisUrl, ttlMs, storeGuard(config.file, 'redis', { log }), log);
+}
 
 @Module({
   imports: [ModelsModule],
@@ -45,7 +57,7 @@ import { UpstreamsController } from './upstreams.controller';
     AutoRouter,
     GeminiService,
     Clock,
-    ImageStore,
+    { provide: ImageStore, inject: [HunzeConfig, Clock, AppLogger], useFactory: createImageStore },
     ImagesService,
     TranscriptionService,
     MultipartSetup,

@@ -5,7 +5,7 @@ import { ApiError } from '../common/errors';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import { ModelRegistry } from '../models/model-registry.service';
 import { CreateImageDto } from './dto/create-image.dto';
-import { ImageStore } from './image-store.service';
+import { ImageStore } from './image-store';
 import { ImagesService, ownerOf } from './images.service';
 
 const IMAGE_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -34,7 +34,7 @@ export class ImagesController {
   /** An image kept for a `url` answer. Unknown, expired and another account's images are the same 404. */
   @Get('files/:id')
   async file(@Param('id') id: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const image = IMAGE_ID.test(id) ? this.store.get(id, ownerOf(req.principal!)) : undefined;
+    const image = IMAGE_ID.test(id) ? await this.store.get(id, ownerOf(req.principal!)) : undefined;
     if (!image) throw new ApiError('not_found');
     await reply
       .status(200)

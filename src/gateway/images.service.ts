@@ -1,13 +1,14 @@
 // POST /v1/images/generations beyond validation: one relay call to the FLUX backend (always b64_json), then
 // either the base64 images as they came, or, for `url`, the decoded images kept in the memory-only
-// ImageStore and a link to GET /v1/images/files/{id} that only the creating key's account can fetch.
+// ImageStore (this process's memory, or Redis shared by the replicas) and a link to
+// GET /v1/images/files/{id} that only the creating key's account can fetch.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
 import type { ResolvedModel } from '../models/model-registry.service';
 import { fluxRequestBody, imageContentType, readFluxAnswer } from './adapters/flux-images.adapter';
 import type { CreateImageDto } from './dto/create-image.dto';
-import { ImageStore } from './image-store.service';
+import { ImageStore } from './image-store';
 import { Relay } from './relay.service';
 
 export const IMAGE_FILES_PATH = '/v1/images/files';
@@ -37,11 +38,13 @@ export class ImagesService {
     }
     const owner = ownerOf(req.principal!);
     const base = publicBase(req);
-    const data = answer.images.map((image) => {
-      const bytes = Buffer.from(image.b64, 'base64');
-      const id = this.store.put(owner, { bytes, contentType: imageContentType(bytes) });
-      return { url: `${base}${IMAGE_FILES_PATH}/${id}` };
-    });
+    const data = await Promise.all(
+      answer.images.map(async (image) => {
+        const bytes = Buffer.from(image.b64, 'base64');
+        const id = await this.store.put(owner, { bytes, contentType: imageContentType(bytes) });
+        return { url: `${base}${IMAGE_FILES_PATH}/${id}` };
+      }),
+    );
     return { created: answer.created, data };
   }
 }

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { KeyCacheMetrics } from './key-cache-metrics';
 import { MeteringService } from './metering.service';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
@@ -14,6 +15,7 @@ import { UsageService } from './usage.service';
 @Module({
   controllers: [MetricsController, UsageController],
   providers: [
+    KeyCacheMetrics,
     MeteringService,
     MetricsService,
     RateLimits,

@@ -1,6 +1,7 @@
 // Turns the usage query parameters (API and CLI alike) into a checked UTC range and grouping. Dates are read
 // in UTC whatever the server's time zone, so the same query gives the same bill on every replica.
 import { ApiError } from '../common/errors';
+import { INSTANT_REASON, parseInstant } from '../common/iso-instant';
 import { BodyValidationPipe } from '../common/validation.pipe';
 import { UsageQueryDto, type UsageFormat, type UsageGroup } from './dto/usage-query.dto';
 
@@ -15,10 +16,6 @@ export interface UsageQuery {
 /** The longest range one query may cover: a leap year. Longer periods are queried year by year. */
 export const MAX_RANGE_DAYS = 366;
 const DAY_MS = 86_400_000;
-
-/** `YYYY-MM-DD`, or a date-time to the minute, second or fraction, with `Z`, an offset, or none (UTC). */
-const DATE_OR_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 function invalid(param: string, reason: string): ApiError {
   return new ApiError('invalid_request_error', { param, reason }, param);
@@ -35,26 +32,12 @@ export function validateUsageQuery(raw: unknown): UsageQueryDto {
   }
 }
 
-/** Parses one `from`/`to` value as a UTC instant; undefined when it is not a real date or time. */
-export function parseInstant(value: string): Date | undefined {
-  const match = DATE_OR_TIME.exec(value);
-  if (!match) return undefined;
-  const [, year, month, day, hour = '00', minute = '00', second = '00', zone] = match;
-  const date = new Date(Date.UTC(+year!, +month! - 1, +day!));
-  // Date.UTC rolls 2026-02-30 over into March: a date that does not round-trip does not exist.
-  if (date.getUTCFullYear() !== +year! || date.getUTCMonth() !== +month! - 1 || date.getUTCDate() !== +day!)
-    return undefined;
-  if (+hour > 23 || +minute > 59 || +second > 59) return undefined;
-  const normalised = value.replace(' ', 'T');
-  const withZone = match[4] === undefined ? `${normalised}T00:00:00Z` : zone ? normalised : `${normalised}Z`;
-  const time = Date.parse(withZone);
-  return Number.isNaN(time) ? undefined : new Date(time);
-}
+export { parseInstant };
 
 function instant(param: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const parsed = parseInstant(value);
-  if (!parsed) throw invalid(param, 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time');
+  if (!parsed) throw invalid(param, INSTANT_REASON);
   return parsed;
 }
 

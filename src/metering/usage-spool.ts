@@ -90,7 +90,7 @@ export class UsageSpool {
 
   /** Opens the spool directory and takes over what dead processes left there, oldest first. */
   static async open(dir: string, onWriteError: (err: unknown) => void): Promise<UsageSpool> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const spool = new UsageSpool(dir, onWriteError);
     const found = (await readdir(dir))
       .map((name) => ({ name, match: SEGMENT.exec(name) }))
@@ -156,7 +156,7 @@ export class UsageSpool {
     const path = join(this.dir, `usage-${String(this.nextSeq++).padStart(12, '0')}-${process.pid}.jsonl`);
     let fd: number | undefined;
     try {
-      fd = openSync(path, 'ax');
+      fd = openSync(path, 'ax', 0o600);
     } catch (err) {
       this.failed(err);
     }

@@ -1,6 +1,8 @@
 import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator';
+import { KnownQueryParams } from '../common/known-query.pipe';
+import { USAGE_PARAMS } from './dto/usage-query.dto';
 import { usageToCsv } from './usage-format';
 import { formatOf, resolveUsageQuery, validateUsageQuery } from './usage-query';
 import { UsageService, type UsageReport } from './usage.service';
@@ -13,7 +15,7 @@ export class UsageController {
 
   @Get()
   async report(
-    @Query() raw: Record<string, unknown>,
+    @Query(new KnownQueryParams(...USAGE_PARAMS)) raw: Record<string, unknown>,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<UsageReport | string> {
     const dto = validateUsageQuery(raw);

@@ -35,15 +35,19 @@ export class AppLogger {
   }
 
   /**
-   * One line per finished request, byte for byte what `pino.info({evt: 'request', ...metadata})` writes
-   * (logger.spec.ts compares them), but from one JSON.stringify of the allowlisted record: pino's
+   * One line per finished request, byte for byte what pino writes for `{evt: 'request', ...metadata}` with
+   * the record's time as the line's (logger.spec.ts compares them), but from one JSON.stringify of the allowlisted record: pino's
    * per-field serialisation of a spread copy was ~3 % of a request's CPU and ~7 % of its allocated bytes.
    */
   request(record: RequestMetadata): void {
     if (!this.pino.isLevelEnabled('info')) return;
-    const fields = JSON.stringify(toMetadata(record as unknown as Record<string, unknown>));
+    const metadata = toMetadata(record as unknown as Record<string, unknown>);
+    // The record's own time (when the request ended) is the line's: one "time" key, not two.
+    const time = metadata.time ?? new Date().toISOString();
+    metadata.time = undefined;
+    const fields = JSON.stringify(metadata);
     const rest = fields === '{}' ? '}' : `,${fields.slice(1)}`;
-    this.destination.write(`{"level":30,"time":"${new Date().toISOString()}","evt":"request"${rest}\n`);
+    this.destination.write(`{"level":30,"time":${JSON.stringify(time)},"evt":"request"${rest}\n`);
     this.flushSoon();
   }
 

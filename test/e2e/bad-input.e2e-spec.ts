@@ -10,7 +10,7 @@ import {
   send,
   type RawResponse,
 } from '../helpers/raw-http';
-import { startTestApp, waitFor, type TestApp } from '../helpers/test-app';
+import { ADMIN_KEY, startTestApp, waitFor, type TestApp } from '../helpers/test-app';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const EMBEDDING_MODEL = 'BAAI/bge-m3';
@@ -207,6 +207,193 @@ describe('bad input to POST /v1/chat/completions', () => {
     expect(completion.choices[0]?.message.content).toBe('Hello from the fake vLLM server.');
     expect((await send(`${hunze.url}/healthz`, { method: 'GET' })).status).toBe(200);
     expect(hunze.logLines.filter((l) => l.includes('"level":50'))).toEqual([]); // no unhandled error
+  });
+});
+
+/** Admin input that reaches the database or a date parser: a 4xx naming the parameter, never a 500. */
+interface AdminCase {
+  name: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: (c: string) => string;
+  body?: (c: string) => unknown;
+  status: number;
+  code: string;
+  param: string | null;
+  reason?: string;
+}
+
+const NO_CONTROLS = 'must not contain control characters or unpaired surrogates';
+const DATE_RANGE = 'must be an ISO 8601 date or date-time in the years 1970 to 9999';
+const badText = (
+  name: string,
+  param: string,
+  method: AdminCase['method'],
+  path: string,
+  body: (c: string) => unknown,
+): AdminCase => ({
+  name,
+  method,
+  path: () => path,
+  body,
+  status: 400,
+  code: 'invalid_request_error',
+  param,
+  reason: NO_CONTROLS,
+});
+const badDate = (query: string, param: string, route = 'audit'): AdminCase => ({
+  name: `GET ${route}?${query}`,
+  method: 'GET',
+  path: () => `/admin/v1/${route}?${query}`,
+  status: 400,
+  code: 'invalid_request_error',
+  param,
+  reason: DATE_RANGE,
+});
+const unknownParam = (route: string, query: (c: string) => string): AdminCase => ({
+  name: `GET ${route}?${query('<name>')}`,
+  method: 'GET',
+  path: (c) => `/admin/v1/${route}?${query(c)}`,
+  status: 400,
+  code: 'unknown_parameter',
+  param: 'query',
+});
+
+const ADMIN_CASES: AdminCase[] = [
+  badText('a NUL in a key name', 'name', 'POST', '/admin/v1/keys', (c) => ({ name: `${c}\u0000b` })),
+  badText('a NUL in a key account', 'account', 'POST', '/admin/v1/keys', (c) => ({
+    name: c,
+    account: `a\u0000${c}`,
+  })),
+  badText('an unpaired surrogate in a key name', 'name', 'POST', '/admin/v1/keys', (c) => ({
+    name: `${c}\ud800`,
+  })),
+  badText('an unpaired surrogate in a key account', 'account', 'POST', '/admin/v1/keys', (c) => ({
+    name: c,
+    account: `\udc00${c}`,
+  })),
+  badText('an escape character in a key name', 'name', 'POST', '/admin/v1/keys', (c) => ({
+    name: `${c}\u001b[2J`,
+  })),
+  {
+    name: 'a NUL in an account name in the path',
+    method: 'PUT',
+    path: (c) => `/admin/v1/accounts/${c}%00b`,
+    body: () => ({ rpm: 10 }),
+    status: 400,
+    code: 'invalid_request_error',
+    param: 'name',
+    reason: NO_CONTROLS,
+  },
+  {
+    name: 'a control character in an account name in the path',
+    method: 'PUT',
+    path: (c) => `/admin/v1/accounts/${c}%01`,
+    body: () => ({}),
+    status: 400,
+    code: 'invalid_request_error',
+    param: 'name',
+    reason: NO_CONTROLS,
+  },
+  {
+    name: 'an ISO week as a key expiry',
+    method: 'POST',
+    path: () => '/admin/v1/keys',
+    body: (c) => ({ name: c, expires_at: '2099-W05' }),
+    status: 400,
+    code: 'invalid_request_error',
+    param: 'expires_at',
+    reason: DATE_RANGE,
+  },
+  {
+    name: 'a basic-format key expiry',
+    method: 'POST',
+    path: () => '/admin/v1/keys',
+    body: (c) => ({ name: c, expires_at: '20990101' }),
+    status: 400,
+    code: 'invalid_request_error',
+    param: 'expires_at',
+    reason: DATE_RANGE,
+  },
+  {
+    name: 'a key id of 36 dashes',
+    method: 'DELETE',
+    path: () => `/admin/v1/keys/${'-'.repeat(36)}`,
+    status: 404,
+    code: 'not_found',
+    param: null,
+  },
+  {
+    name: 'a key id of hex digits in the wrong groups',
+    method: 'DELETE',
+    path: () => `/admin/v1/keys/${'a'.repeat(35)}-`,
+    status: 404,
+    code: 'not_found',
+    param: null,
+  },
+  badDate('from=0000-01-01T00:00:00Z', 'from'),
+  badDate('to=0000-01-01T00:00:00Z', 'to'),
+  badDate('from=%2B275760-09-13T00:00:00Z', 'from'),
+  badDate('to=-271821-04-20T00:00:00Z', 'to'),
+  badDate('from=1969-12-31T23:59:59Z', 'from'),
+  badDate('from=Dec%207%202026', 'from'),
+  badDate('from=1969-12-31', 'from', 'usage'),
+  unknownParam('usage', () => '__proto__=1'),
+  unknownParam('usage', (c) => `${c}=1`),
+  unknownParam('audit', () => '__proto__=1'),
+  unknownParam('audit', (c) => `limit=5&${c}=1`),
+  unknownParam('reports/dpa', (c) => `format=md&${c}=1`),
+];
+
+describe('bad input to the admin API', () => {
+  let upstream: FakeVllm;
+  let hunze: TestApp;
+
+  beforeAll(async () => {
+    upstream = await FakeVllm.start({ modelName: MODEL });
+    hunze = await startTestApp({
+      upstreams: [{ id: 'vllm-a', baseUrl: upstream.baseUrl }],
+      models: [{ id: MODEL, upstreams: ['vllm-a'] }],
+    });
+  });
+  afterAll(async () => {
+    await hunze.close();
+    await upstream.close();
+  });
+
+  it.each(ADMIN_CASES.map((c) => [c.name, c] as const))('answers %s with a clean 4xx', async (_name, tc) => {
+    const secret = canary('admin-input');
+    const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_KEY}` };
+    if (tc.body) headers['content-type'] = JSON_TYPE;
+    const res = await send(`${hunze.url}${tc.path(secret)}`, {
+      method: tc.method,
+      headers,
+      body: tc.body ? JSON.stringify(tc.body(secret)) : undefined,
+    });
+    await expectCleanError(hunze, res, secret, tc);
+  });
+
+  it('still accepts the edges of the range and the documented parameters', async () => {
+    const ok = async (path: string, method = 'GET', body?: unknown) => {
+      const res = await send(`${hunze.url}/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': JSON_TYPE },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      expect({ path, status: res.status, body: res.text.slice(0, 200) }).toMatchObject({
+        status: method === 'POST' ? 201 : 200,
+      });
+    };
+    await ok(
+      '/audit?from=1970-01-01T00:00:00Z&to=9999-12-31T23:59:59.999Z&limit=5&after=0&action=key.created',
+    );
+    await ok('/usage?from=9999-01-01&to=9999-12-31T00:00:00Z&group_by=day&format=json');
+    await ok('/reports/tom?format=json');
+    await ok('/keys', 'POST', {
+      name: 'Ünïcødé 😀 team',
+      account: 'émoji 😀',
+      expires_at: '9999-12-31T23:59:59Z',
+    });
+    await ok('/accounts/%C3%A9moji%20%F0%9F%98%80', 'PUT', { rpm: 5 });
   });
 });
 

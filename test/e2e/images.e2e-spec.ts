@@ -3,7 +3,8 @@
 // forgotten after retention.imageMinutes (a fake clock, no waiting), bad input, wrong kind, upstream errors.
 import OpenAI from 'openai';
 import { Clock } from '../../src/common/clock';
-import { ImageStore } from '../../src/gateway/image-store.service';
+import { ImageStore } from '../../src/gateway/image-store';
+import { MemoryImageStore } from '../../src/gateway/memory-image-store';
 import { FakeFlux, PNG_SIGNATURE, solidPng } from '../fakes/fake-flux';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { expectMetered, requestRecords } from '../helpers/metering';
@@ -146,6 +147,7 @@ describe('POST /v1/images/generations', () => {
     expect((await fetchImage(url, keys.a)).status).toBe(404);
     // gone from memory, not just hidden: the sweep drops whatever else has expired
     const store = hunze.app.get(ImageStore);
+    if (!(store instanceof MemoryImageStore)) throw new Error('expected the in-process image store');
     store.sweep();
     expect(store.size).toBe(0);
   });

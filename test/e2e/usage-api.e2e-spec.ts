@@ -292,12 +292,20 @@ describe('usage API and CLI', () => {
     ['group_by=team', 'group_by'],
     ['group_by=model&group_by=day', 'group_by'],
     ['format=xlsx', 'format'],
-    ['groupBy=day', 'query'],
   ])('answers 400 naming the parameter for ?%s', async (query, param) => {
     const res = await usage(query);
     expect(res.status).toBe(400);
     expectOpenAiError(res.body, 'invalid_request_error', param);
     expect(res.body.error.message).toContain(`Invalid value for ${param}:`);
+  });
+
+  it('refuses a parameter it does not know, without naming it', async () => {
+    const res = await usage('groupBy=day');
+    expect(res.status).toBe(400);
+    expectOpenAiError(res.body, 'unknown_parameter', 'query');
+    expect(res.body.error.message).toBe(
+      'Unknown query parameter: this endpoint accepts only from, to, group_by, format.',
+    );
   });
 
   it('is for admin and dpo keys only', async () => {

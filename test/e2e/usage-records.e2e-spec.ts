@@ -396,7 +396,13 @@ describe('usage_records', () => {
       database = await freshPostgresDatabase();
       const proxied = await TcpProxy.forDatabaseUrl(database.url);
       proxy = proxied.proxy;
-      hunze = await startTestApp({ ...appOptions(upstream), databaseUrl: proxied.url });
+      // Redis carries key changes while PostgreSQL is away, so the key cache stays trusted; without any feed
+      // the replica would fail closed instead (503 key_verification_unavailable: replicas.e2e-spec.ts).
+      hunze = await startTestApp({
+        ...appOptions(upstream),
+        databaseUrl: proxied.url,
+        redisUrl: 'redis://127.0.0.1:6379',
+      });
       const { key } = await hunze.createKey({ name: 'usage-outage' });
       client = new OpenAI({ apiKey: key, baseURL: hunze.baseURL, maxRetries: 0, timeout: 5000 });
       direct = new Client({ connectionString: database.url });

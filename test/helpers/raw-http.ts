@@ -2,7 +2,7 @@
 // the assertions every error answer must pass: OpenAI's exact error shape, a request id, and no echo.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -135,4 +135,69 @@ export async function until(check: () => boolean, timeoutMs = 30_000): Promise<v
     if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+export interface SocketExchange {
+  /** Everything the server wrote before it closed the connection (or the wait ended). */
+  response: RawResponse | undefined;
+  /** Whether the server closed the connection (rather than the wait ending). */
+  closed: boolean;
+  /** Date.now() when the first answer byte arrived, and when the connection closed. */
+  answeredAt?: number;
+  closedAt?: number;
+}
+
+/**
+ * Writes `bytes` on a fresh TCP connection and collects what comes back until the server closes the
+ * connection or `waitMs` passes. For requests no HTTP client would send (malformed framing, stalled bodies).
+ */
+export async function exchange(
+  url: string,
+  bytes: string | Buffer,
+  { waitMs = 60_000, untilAnswered = false }: { waitMs?: number; untilAnswered?: boolean } = {},
+): Promise<SocketExchange> {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  const chunks: Buffer[] = [];
+  const result: SocketExchange = { response: undefined, closed: false };
+  let answered = () => undefined as void;
+  socket.on('data', (chunk: Buffer) => {
+    result.answeredAt ??= Date.now();
+    chunks.push(chunk);
+    if (untilAnswered && parseRawResponse(Buffer.concat(chunks).toString('latin1'))) answered();
+  });
+  socket.on('error', () => undefined);
+  socket.write(bytes);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, waitMs);
+    answered = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    socket.once('close', () => {
+      result.closed = true;
+      result.closedAt = Date.now();
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  socket.destroy();
+  result.response = parseRawResponse(Buffer.concat(chunks).toString('latin1'));
+  return result;
+}
+
+/** The first HTTP/1.1 response in `text` (Content-Length framed), or undefined when none is complete. */
+export function parseRawResponse(text: string): RawResponse | undefined {
+  const headEnd = text.indexOf('\r\n\r\n');
+  if (headEnd < 0) return undefined;
+  const [statusLine, ...headerLines] = text.slice(0, headEnd).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const length = Number(headers['content-length'] ?? 0);
+  if (text.length < headEnd + 4 + length) return undefined;
+  const body = text.slice(headEnd + 4, headEnd + 4 + length);
+  return { status: Number(statusLine!.split(' ')[1]), headers, text: body };
 }

@@ -3,12 +3,18 @@
 // stay open but no byte moves, and new connections are accepted and then hang. cut() is a hard outage:
 // every connection is reset and new ones are closed at once. resume() restores normal forwarding.
 // record() keeps what clients send from then on, so a test can check which commands reached the target.
+// sever(match) cuts only the connections whose first bytes match (e.g. a PostgreSQL startup message naming
+// one application_name) and refuses new ones like them until allow(); the target may also be a Unix socket.
 import net from 'node:net';
 
 interface Pair {
   client: net.Socket;
   server: net.Socket | undefined;
+  /** The client's first bytes, as latin1 (what sever() matches). */
+  opening?: string;
 }
+
+type Target = { host: string; port: number } | { path: string };
 
 export class TcpProxy {
   private readonly pairs = new Set<Pair>();
@@ -16,13 +22,14 @@ export class TcpProxy {
   /** Connections accepted while paused, connected to the target on resume. */
   private held: Pair[] = [];
   private recordings: Buffer[][] = [];
+  private severed: ((opening: string) => boolean) | undefined;
 
   private constructor(
     private readonly server: net.Server,
-    private readonly target: { host: string; port: number },
+    private readonly target: Target,
   ) {}
 
-  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
+  static async start(target: Target): Promise<TcpProxy> {
     const server = net.createServer();
     const proxy = new TcpProxy(server, target);
     server.on('connection', (socket) => proxy.accept(socket));
@@ -83,6 +90,17 @@ export class TcpProxy {
     }
   }
 
+  /** Cuts every connection whose first bytes match, and each new one that matches, until allow(). */
+  sever(match: (opening: string) => boolean): void {
+    this.severed = match;
+    for (const pair of [...this.pairs])
+      if (pair.opening !== undefined && match(pair.opening)) this.destroy(pair);
+  }
+
+  allow(): void {
+    this.severed = undefined;
+  }
+
   async close(): Promise<void> {
     this.recordings = [];
     this.cut();
@@ -107,11 +125,16 @@ export class TcpProxy {
   }
 
   private connect(pair: Pair): void {
-    const server = net.connect(this.target.port, this.target.host);
+    const target = this.target;
+    const server = 'path' in target ? net.connect(target.path) : net.connect(target.port, target.host);
     pair.server = server;
     server.on('error', () => this.destroy(pair));
     server.on('close', () => this.destroy(pair));
     pair.client.on('data', (chunk: Buffer) => {
+      if (pair.opening === undefined) {
+        pair.opening = chunk.toString('latin1');
+        if (this.severed?.(pair.opening)) this.destroy(pair);
+      }
       for (const chunks of this.recordings) chunks.push(chunk);
     });
     forward(pair.client, server, () => this.state === 'open');
@@ -128,6 +151,7 @@ export class TcpProxy {
 /** Copies bytes with backpressure; a paused proxy must not be resumed by a 'drain'. */
 function forward(from: net.Socket, to: net.Socket, flowing: () => boolean): void {
   from.on('data', (chunk: Buffer) => {
+    if (to.destroyed) return; // severed on this very chunk
     if (!to.write(chunk)) from.pause();
   });
   to.on('drain', () => {

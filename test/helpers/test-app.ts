@@ -48,6 +48,8 @@ export interface TestAppOptions {
   upstreams: TestUpstream[];
   models: TestModel[];
   bodyLimitMb?: number;
+  /** More `server` keys (bodyReadTimeoutMs, maxHeaderBytes, ...). */
+  server?: Record<string, number>;
   redisUrl?: string;
   /** redis.networks; none (loopback only) unless given. */
   redisNetworks?: string[];
@@ -60,6 +62,8 @@ export interface TestAppOptions {
   /** A PostgreSQL URL to use as is (e.g. through test/helpers/tcp-proxy.ts); the test owns that database. */
   databaseUrl?: string;
   extraYaml?: string;
+  /** HUNZE_DATA_DIR as given (it may not exist yet; the test removes it); else a fresh temporary one. */
+  dataDir?: string;
 }
 
 export interface TestApp {
@@ -99,13 +103,19 @@ ${u.apiKey ? `    apiKey: ${u.apiKey}\n` : ''}    location: { country: NL, city:
   return `appliance:
   name: Hunze Test
   operator: { name: Test Operator B.V., address: "Teststraat 1, Groningen", country: NL, contact: privacy@test.example }
-server: { host: 127.0.0.1, port: 0, bodyLimitMb: ${options.bodyLimitMb ?? 25}, shutdownGraceSeconds: 0.2 }
+server: { host: 127.0.0.1, port: 0, bodyLimitMb: ${options.bodyLimitMb ?? 25}, shutdownGraceSeconds: 0.2${serverExtras(options)} }
 auth: { adminKey: env:HUNZE_ADMIN_KEY }
 residency: { allowedRegions: [EEA] }
 upstreams:${upstreams}
 models:${models}
 redis: { url: ${options.redisUrl ? JSON.stringify(options.redisUrl) : 'null'}${options.rateLimitSyncMs === undefined ? '' : `, rateLimitSyncMs: ${options.rateLimitSyncMs}`}${options.redisCommandTimeoutMs === undefined ? '' : `, commandTimeoutMs: ${options.redisCommandTimeoutMs}`}${options.redisNetworks ? `, networks: ${JSON.stringify(options.redisNetworks)}` : ''} }
 ${options.extraYaml ?? ''}`;
+}
+
+function serverExtras(options: TestAppOptions): string {
+  return Object.entries(options.server ?? {})
+    .map(([name, value]) => `, ${name}: ${value}`)
+    .join('');
 }
 
 function modelHints(m: TestModel): string {
@@ -143,7 +153,7 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop: () =
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   let databaseUrl: string | undefined;
   let dropDatabase = async () => undefined as void;
-  const dataDir = mkdtempSync(join(tmpdir(), 'hunze-e2e-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hunze-e2e-'));
   if (options.databaseUrl) {
     databaseUrl = options.databaseUrl;
   } else if (options.databaseOf) {
@@ -179,7 +189,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     await app?.close();
     logger.flush();
     await dropDatabase();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
   const app = await starting.catch(async (error: unknown) => {
     await close();

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common'
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles.decorator';
 import { ApiError } from '../../common/errors';
+import { KnownQueryParams } from '../../common/known-query.pipe';
 import { isReportFormat, isReportName, REPORT_FORMATS } from './report-model';
 import { ReportsService } from './reports.service';
 
@@ -14,12 +15,12 @@ export class ReportsController {
   @Get(':name')
   async export(
     @Param('name') name: string,
-    @Query('format') format: unknown,
+    @Query(new KnownQueryParams('format')) query: Record<string, unknown>,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     if (!isReportName(name)) throw new ApiError('not_found');
-    const chosen = format ?? 'md';
+    const chosen = query.format ?? 'md';
     if (!isReportFormat(chosen))
       throw new ApiError(
         'invalid_request_error',

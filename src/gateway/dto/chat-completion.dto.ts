@@ -21,6 +21,14 @@ import {
 } from 'class-validator';
 import type { ConstraintContext } from '../../common/validation.pipe';
 import {
+  IsMetadata,
+  logitBiasSchema,
+  MAX_LOGIT_BIAS_ENTRIES,
+  MaxEntries,
+  METADATA_LIMITS,
+  metadataSchema,
+} from './bounded-objects';
+import {
   IsMessageContent,
   IsStringOrObject,
   IsStringOrStrings,
@@ -68,7 +76,12 @@ export class ChatCompletionDto {
   @IsOptional() @IsStringOrStrings(4) stop?: string | string[];
   @IsOptional() @IsNumber() @Min(-2) @Max(2) presence_penalty?: number;
   @IsOptional() @IsNumber() @Min(-2) @Max(2) frequency_penalty?: number;
-  @IsOptional() @IsObject() logit_bias?: Record<string, number>;
+  @IsOptional() @IsObject() @MaxEntries(MAX_LOGIT_BIAS_ENTRIES) logit_bias?: Record<string, number>;
+  @IsOptional()
+  @IsObject()
+  @MaxEntries(METADATA_LIMITS.entries)
+  @IsMetadata()
+  metadata?: Record<string, string>;
   @IsOptional() @IsBoolean() logprobs?: boolean;
   @IsOptional() @IsInt() @Min(0) @Max(20) top_logprobs?: number;
   @IsOptional() @IsInt() seed?: number;
@@ -117,7 +130,8 @@ export const chatCompletionSchema: SchemaObject = {
     stop: optional(stringOrStringsSchema(4)),
     presence_penalty: optional({ type: 'number', minimum: -2, maximum: 2 }),
     frequency_penalty: optional({ type: 'number', minimum: -2, maximum: 2 }),
-    logit_bias: optional({ type: 'object' }),
+    logit_bias: optional(logitBiasSchema),
+    metadata: optional(metadataSchema),
     logprobs: optional({ type: 'boolean' }),
     top_logprobs: optional({ type: 'integer', minimum: 0, maximum: 20 }),
     seed: optional({ type: 'integer' }),

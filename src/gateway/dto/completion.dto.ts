@@ -15,6 +15,7 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
+import { logitBiasSchema, MAX_LOGIT_BIAS_ENTRIES, MaxEntries } from './bounded-objects';
 import { StreamOptionsDto, streamOptionsSchema } from './chat-completion.dto';
 import { IsStringOrStrings, optional, stringOrStringsSchema } from './validators';
 
@@ -53,7 +54,7 @@ export class CompletionDto {
   @IsOptional() @IsString() suffix?: string;
   @IsOptional() @IsNumber() @Min(-2) @Max(2) presence_penalty?: number;
   @IsOptional() @IsNumber() @Min(-2) @Max(2) frequency_penalty?: number;
-  @IsOptional() @IsObject() logit_bias?: Record<string, number>;
+  @IsOptional() @IsObject() @MaxEntries(MAX_LOGIT_BIAS_ENTRIES) logit_bias?: Record<string, number>;
   @IsOptional() @IsInt() seed?: number;
   @IsOptional() @IsString() user?: string;
 }
@@ -94,7 +95,7 @@ export const completionSchema: SchemaObject = {
     suffix: optional({ type: 'string' }),
     presence_penalty: optional({ type: 'number', minimum: -2, maximum: 2 }),
     frequency_penalty: optional({ type: 'number', minimum: -2, maximum: 2 }),
-    logit_bias: optional({ type: 'object' }),
+    logit_bias: optional(logitBiasSchema),
     seed: optional({ type: 'integer' }),
     user: optional({ type: 'string' }),
   },

@@ -1,32 +1,24 @@
-// Generated images that a client asked to get as a `url`: held in process memory only (never on disk), each
-// under a 256-bit random id and bound to the account whose key created it, for `retention.imageMinutes`.
+// Generated images that a client asked to get as a `url`, without redis.url: held in this process's memory
+// only (never on disk), each under a 256-bit random id and bound to the account whose key created it, for
+// `retention.imageMinutes`. A URL therefore works on the replica that made it only.
 // Memory is bounded: past MAX_STORE_BYTES the oldest images go first. A replica restart forgets them all,
 // which is the promise (images are not stored), not a loss.
-import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { HunzeConfig } from '../config/hunze-config';
+import type { OnModuleDestroy } from '@nestjs/common';
+import type { Clock } from '../common/clock';
+import type { HunzeConfig } from '../config/hunze-config';
+import { ImageStore, newImageId, type StoredImage } from './image-store';
 
 /** Upper bound of image bytes held at once (about 170 FLUX 1024x1024 PNGs). */
 export const MAX_STORE_BYTES = 256 * 1024 * 1024;
 /** Expired images are dropped at least this often (and never served once expired). */
 const SWEEP_INTERVAL_MS = 60_000;
 
-export interface StoredImage {
-  bytes: Buffer;
-  contentType: string;
-}
-
 interface Entry extends StoredImage {
   owner: string;
   expiresAt: number;
 }
 
-/** Optional provider overriding MAX_STORE_BYTES (unit tests). */
-export const IMAGE_STORE_MAX_BYTES = 'IMAGE_STORE_MAX_BYTES';
-
-@Injectable()
-export class ImageStore implements OnModuleDestroy {
+export class MemoryImageStore extends ImageStore implements OnModuleDestroy {
   /** Insertion order is age order: the first entry is the oldest. */
   private readonly entries = new Map<string, Entry>();
   private totalBytes = 0;
@@ -34,25 +26,32 @@ export class ImageStore implements OnModuleDestroy {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    @Inject(HunzeConfig) config: HunzeConfig,
-    @Inject(Clock) private readonly clock: Clock,
-    @Optional() @Inject(IMAGE_STORE_MAX_BYTES) private readonly maxBytes: number = MAX_STORE_BYTES,
+    config: HunzeConfig,
+    private readonly clock: Clock,
+    private readonly maxBytes: number = MAX_STORE_BYTES,
   ) {
+    super();
     this.ttlMs = config.file.retention.imageMinutes * 60_000;
     this.sweeper = setInterval(() => this.sweep(), Math.min(this.ttlMs, SWEEP_INTERVAL_MS)).unref();
   }
 
-  /** Keeps the image and returns its id: 43 url-safe characters that nobody can guess. */
-  put(owner: string, image: StoredImage): string {
-    const id = randomBytes(32).toString('base64url');
+  async put(owner: string, image: StoredImage): Promise<string> {
+    return this.keep(owner, image);
+  }
+
+  async get(id: string, owner: string): Promise<StoredImage | undefined> {
+    return this.read(id, owner);
+  }
+
+  keep(owner: string, image: StoredImage): string {
+    const id = newImageId();
     this.makeRoom(image.bytes.length);
     this.entries.set(id, { ...image, owner, expiresAt: this.clock.now() + this.ttlMs });
     this.totalBytes += image.bytes.length;
     return id;
   }
 
-  /** The image, if it exists, has not expired, and belongs to `owner`; otherwise undefined (all alike). */
-  get(id: string, owner: string): StoredImage | undefined {
+  read(id: string, owner: string): StoredImage | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.clock.now()) {

@@ -1,6 +1,6 @@
 import type { Clock } from '../common/clock';
 import type { HunzeConfig } from '../config/hunze-config';
-import { ImageStore } from './image-store.service';
+import { MemoryImageStore } from './memory-image-store';
 
 const config = { file: { retention: { imageMinutes: 2 } } } as HunzeConfig;
 
@@ -11,10 +11,10 @@ function fakeClock(start = 1_000_000): Clock & { advance(ms: number): void } {
 
 const png = (n: number, fill = 1) => ({ bytes: Buffer.alloc(n, fill), contentType: 'image/png' });
 
-describe('ImageStore', () => {
-  const stores: ImageStore[] = [];
+describe('MemoryImageStore', () => {
+  const stores: MemoryImageStore[] = [];
   const make = (clock: Clock, maxBytes?: number) => {
-    const store = new ImageStore(config, clock, maxBytes);
+    const store = new MemoryImageStore(config, clock, maxBytes);
     stores.push(store);
     return store;
   };
@@ -22,28 +22,28 @@ describe('ImageStore', () => {
 
   it('hands an image back to its owner only, under an unguessable id', () => {
     const store = make(fakeClock());
-    const id = store.put('account-a', png(10, 7));
+    const id = store.keep('account-a', png(10, 7));
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(store.get(id, 'account-a')?.bytes).toEqual(Buffer.alloc(10, 7));
-    expect(store.get(id, 'account-b')).toBeUndefined();
-    expect(store.get('x'.repeat(43), 'account-a')).toBeUndefined();
-    expect(store.put('account-a', png(1))).not.toBe(id);
+    expect(store.read(id, 'account-a')?.bytes).toEqual(Buffer.alloc(10, 7));
+    expect(store.read(id, 'account-b')).toBeUndefined();
+    expect(store.read('x'.repeat(43), 'account-a')).toBeUndefined();
+    expect(store.keep('account-a', png(1))).not.toBe(id);
   });
 
   it('forgets an image once retention.imageMinutes have passed, on read and on sweep', () => {
     const clock = fakeClock();
     const store = make(clock);
-    const read = store.put('a', png(5));
-    const swept = store.put('a', png(5));
+    const read = store.keep('a', png(5));
+    const swept = store.keep('a', png(5));
     clock.advance(2 * 60_000 - 1);
-    expect(store.get(read, 'a')).toBeDefined();
+    expect(store.read(read, 'a')).toBeDefined();
     clock.advance(1);
-    expect(store.get(read, 'a')).toBeUndefined();
+    expect(store.read(read, 'a')).toBeUndefined();
     expect(store.size).toBe(1);
     store.sweep();
     expect(store.size).toBe(0);
     expect(store.bytes).toBe(0);
-    expect(store.get(swept, 'a')).toBeUndefined();
+    expect(store.read(swept, 'a')).toBeUndefined();
   });
 
   it('sweeps on a timer without anyone reading', () => {
@@ -51,7 +51,7 @@ describe('ImageStore', () => {
     try {
       const clock = fakeClock();
       const store = make(clock);
-      store.put('a', png(5));
+      store.keep('a', png(5));
       clock.advance(2 * 60_000);
       jest.advanceTimersByTime(60_000);
       expect(store.size).toBe(0);
@@ -62,12 +62,12 @@ describe('ImageStore', () => {
 
   it('evicts the oldest images first when the memory bound is reached', () => {
     const store = make(fakeClock(), 100);
-    const first = store.put('a', png(40));
-    const second = store.put('a', png(40));
-    const third = store.put('a', png(40));
-    expect(store.get(first, 'a')).toBeUndefined();
-    expect(store.get(second, 'a')).toBeDefined();
-    expect(store.get(third, 'a')).toBeDefined();
+    const first = store.keep('a', png(40));
+    const second = store.keep('a', png(40));
+    const third = store.keep('a', png(40));
+    expect(store.read(first, 'a')).toBeUndefined();
+    expect(store.read(second, 'a')).toBeDefined();
+    expect(store.read(third, 'a')).toBeDefined();
     expect(store.bytes).toBe(80);
   });
 });
