@@ -2,7 +2,7 @@
 // when a request ends, and the one error path. Nest routes Fastify's own errors (body parser, body limit)
 // into the same exception filter, so there is no separate Fastify error handler.
 import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestMetadata } from '../compliance/request-metadata';
@@ -52,11 +52,7 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
   // Every JSON body's objects are counted as its bytes arrive, before it is parsed (object-keys-bound.ts).
   fastify.addHook('preParsing', (req, _reply, payload, done) => {
     if (!isJson(req.headers['content-type'])) return done(null, payload);
-    // pipeline, not pipe: a client that goes away mid-body ends the counted stream too.
-    done(
-      null,
-      pipeline(payload, new ObjectKeysBound(deps.maxObjectKeys), () => {}),
-    );
+    done(null, countKeys(payload, deps.maxObjectKeys));
   });
   // Fastify fixes a route's error handler when the route is added, before Nest installs its own; without
   // this, body-parser errors (invalid JSON, body too large) would get Fastify's default body.
@@ -83,6 +79,19 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
       answerEarly(refused, req, reply, deps, done);
     }
   });
+}
+
+/**
+ * The body as Fastify's parser reads it, counted on the way (object-keys-bound.ts). Not `pipeline`: on a
+ * refusal it would destroy the request, and the rest of the body, left unread on a keep-alive connection,
+ * would hold every later request on it. The request is only unpiped, so the early answer's discard
+ * (discardUnreadBody) reads it to the end; a client that goes away mid-body still ends the counted stream.
+ */
+function countKeys(payload: Readable, maxObjectKeys: number): Readable {
+  const bound = new ObjectKeysBound(maxObjectKeys);
+  bound.once('error', () => payload.unpipe(bound));
+  payload.on('error', (err) => bound.destroy(err));
+  return payload.pipe(bound);
 }
 
 /** The media types Fastify's JSON parser takes (application/json with or without parameters). */

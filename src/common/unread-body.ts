@@ -1,7 +1,8 @@
 // The two ways a request body can hold a connection: a client that stops sending it, and a client still
 // uploading when the answer is already out (a 401 from the headers alone, a 413). Node reads a body only as
 // fast as someone consumes it, so neither costs memory; these bound the time and bytes spent on it.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** Whether the request announces a body (Content-Length above 0, or chunked). */
 export function hasBody(raw: IncomingMessage): boolean {
@@ -23,11 +24,18 @@ export function watchBodyRead(
 ): void {
   raw.setTimeout(timeoutMs, onStall);
   raw.once('end', () => {
-    if (!res.writableFinished) raw.socket?.setTimeout(0);
+    const socket = raw.socket;
+    // Once the answer is out too, the connection is idle: back to the keep-alive timeout Node set for it,
+    // which the client was told in Keep-Alive (a shorter one would close it under the client's next request).
+    if (socket) socket.setTimeout(res.writableFinished ? keepAliveTimeoutOf(socket) : 0);
   });
   res.once('finish', () => {
     if (!raw.complete) raw.socket?.setTimeout(timeoutMs);
   });
+}
+
+function keepAliveTimeoutOf(socket: Socket): number {
+  return (socket as Socket & { server?: Server }).server?.keepAliveTimeout ?? 0;
 }
 
 /**

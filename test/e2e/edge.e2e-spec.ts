@@ -67,6 +67,26 @@ async function upload(url: string, headers: string[], body: Buffer): Promise<Raw
   return answered();
 }
 
+/** One keep-alive connection for several requests in turn: each `answer()` is the next response on it. */
+function connect(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.on('error', () => undefined);
+  return {
+    write: (bytes: string | Buffer) => socket.write(bytes),
+    async answer(): Promise<RawResponse | undefined> {
+      for (let waited = 0; !parseRawResponse(received) && !socket.destroyed && waited < 60_000; waited += 10)
+        await new Promise((r) => setTimeout(r, 10));
+      const response = parseRawResponse(received);
+      received = '';
+      return response;
+    },
+    close: () => socket.destroy(),
+  };
+}
+
 describe('the server edge', () => {
   let upstream: FakeVllm;
   let hunze: TestApp;
@@ -160,6 +180,45 @@ describe('the server edge', () => {
     it('still gets 404 for an unknown route and 200 for a public one', async () => {
       expectCatalogueError(await send(`${hunze.url}/v1/nope`, { method: 'GET' }), 404, 'not_found');
       expect((await send(`${hunze.url}/healthz`, { method: 'GET' })).status).toBe(200);
+    });
+  });
+
+  describe('a connection after an answer that came before the body was read', () => {
+    const manyKeys = () =>
+      JSON.stringify({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'hi' }],
+        metadata: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, 'v'])),
+      });
+    it.each([
+      ['401 without a key', () => [] as string[], () => 'x'.repeat(2 * MB), 401, 'invalid_api_key'],
+      [
+        '400 for an object of too many keys',
+        () => [`Authorization: Bearer ${key}`],
+        manyKeys,
+        400,
+        'too_many_keys',
+      ],
+    ])('serves the next request on it: %s', async (_name, auth, bodyOf, status, code) => {
+      const body = Buffer.from(bodyOf());
+      const connection = connect(hunze.url);
+      try {
+        connection.write(
+          head([
+            'POST /v1/chat/completions HTTP/1.1',
+            'Host: x',
+            'Content-Type: application/json',
+            ...auth(),
+            `Content-Length: ${body.length}`,
+          ]),
+        );
+        connection.write(body);
+        expectCatalogueError(await connection.answer(), status, code);
+        connection.write(head(['GET /healthz HTTP/1.1', 'Host: x']));
+        expect((await connection.answer())?.status).toBe(200);
+      } finally {
+        connection.close();
+      }
     });
   });
 
@@ -267,6 +326,21 @@ describe('the server edge with tuned limits', () => {
     expectCatalogueError(got.response, 401, 'invalid_api_key');
     expect(got.closed).toBe(true);
     expect(got.closedAt! - sentAt).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+  });
+
+  it('a connection idle after an early answer keeps the keep-alive timeout, not the body timeout', async () => {
+    const connection = connect(hunze.url);
+    try {
+      connection.write(stalled([]).slice(0, -1));
+      expectCatalogueError(await connection.answer(), 401, 'invalid_api_key');
+      connection.write('x'.repeat(100));
+      // Three body timeouts with no byte in either direction; the keep-alive timeout is over a minute.
+      await new Promise((r) => setTimeout(r, 3 * TIMEOUT_MS));
+      connection.write(head(['GET /healthz HTTP/1.1', 'Host: x']));
+      expect((await connection.answer())?.status).toBe(200);
+    } finally {
+      connection.close();
+    }
   });
 
   it('server.maxHeaderBytes bounds the headers: 431 past it', async () => {
