@@ -13,7 +13,7 @@ import {
   modelsOfKind,
 } from './processing';
 import { sccClauses } from './report-data';
-import type { ReportEvidence } from './report-evidence';
+import { imagesHeldIn, type ReportEvidence } from './report-evidence';
 import {
   blank,
   fields,
@@ -114,7 +114,7 @@ function annexII(e: ReportEvidence): ReportSection {
   const exceptions = [
     ...(kinds.includes('image')
       ? [
-          `generated images requested as a URL are held in memory for ${r.imageMinutes} minute(s) (retention.imageMinutes)`,
+          `generated images requested as a URL are held in ${imagesHeldIn(e)} for ${r.imageMinutes} minute(s) (retention.imageMinutes)`,
         ]
       : []),
     ...(cached

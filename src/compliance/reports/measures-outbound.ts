@@ -138,14 +138,16 @@ export function describeDataPlaces(e: ReportEvidence): string {
   const db = e.database.embedded
     ? "the embedded database on the appliance's own disk"
     : `PostgreSQL at ${where('database', e.database.location)}`;
-  const redis = e.redis ? `Redis at ${where('redis', e.redis.location)}` : 'not used (no Redis)';
+  const redis = e.redis
+    ? `Shared rate-limit state and images requested as a URL: Redis at ${where('redis', e.redis.location)}`
+    : 'Shared rate-limit state: not used (no Redis)';
   const media =
     e.file.media.remoteUrls === 'refuse'
       ? 'refused'
       : 'fetched by the appliance itself through the residency check, never by an inference server';
   const locked = e.file.upstreams.filter((u) => u.egress?.defaultDeny).length;
   return (
-    `Keys (as hashes), usage metadata and the audit log: ${db}. Shared rate-limit state: ${redis}. ` +
+    `Keys (as hashes), usage metadata and the audit log: ${db}. ${redis}. ` +
     `Media referenced by URL: ${media}. Inference servers with default-deny egress as declared by the ` +
     `deployment: ${locked} of ${e.file.upstreams.length}.`
   );

@@ -10,7 +10,7 @@ import { expandRegions, normaliseCountry } from '../regions';
 import { byText, formatSite } from './processing';
 import { backendEgress, databaseLocation, mediaUrls, redisLocation } from './measures-outbound';
 import { measuresCatalogue, type MeasureEntry } from './report-data';
-import type { ReportEvidence } from './report-evidence';
+import { imagesHeldIn, type ReportEvidence } from './report-evidence';
 import { describeScope, hostScope } from './service-location';
 
 export type MeasureStatus =
@@ -260,7 +260,7 @@ const retention: Check = (e) => {
       'Prompts, completions, audio, transcripts and embeddings: not stored',
       `Usage records (request metadata): ${plural(r.usageDays, 'day')} (retention.usageDays)`,
       `Audit events: ${plural(r.auditDays, 'day')} (retention.auditDays), pruned hourly`,
-      `Generated images requested as a URL: ${plural(r.imageMinutes, 'minute')} in memory only (retention.imageMinutes)`,
+      `Generated images requested as a URL: ${plural(r.imageMinutes, 'minute')} in ${imagesHeldIn(e)}, never on disk (retention.imageMinutes)`,
       ...cached.map(
         (m) => `Cached answers of ${m.id}: ${plural(m.cache.ttlSeconds, 'second')} in memory only`,
       ),

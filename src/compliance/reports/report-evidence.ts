@@ -48,6 +48,11 @@ export interface ReportEvidence {
   redis: { location: ServiceLocation | undefined } | null;
 }
 
+/** Where images requested as a URL are held until they expire: never on disk, and never in the database. */
+export function imagesHeldIn(e: ReportEvidence): string {
+  return e.redis ? "Redis's memory, shared by the replicas (redis.url)" : "the appliance's memory";
+}
+
 export function countKeys(keys: readonly KeyResponseDto[], now: number): AccountKeys[] {
   const byAccount = new Map<string, AccountKeys>();
   for (const key of keys) {

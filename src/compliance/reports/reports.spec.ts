@@ -230,6 +230,21 @@ describe('where data can go besides the upstreams', () => {
     );
   });
 
+  it('states where images requested as a URL are held: this appliance, or Redis shared by the replicas', () => {
+    const imageLine = (e: ReportEvidence) =>
+      measure(e, 'retention').evidence.find((line) => line.startsWith('Generated images'));
+    expect(imageLine(evidence())).toBe(
+      "Generated images requested as a URL: 10 minutes in the appliance's memory, never on disk (retention.imageMinutes)",
+    );
+    const withRedis = evidence(undefined, external('127.0.0.1'));
+    expect(imageLine(withRedis)).toBe(
+      "Generated images requested as a URL: 10 minutes in Redis's memory, shared by the replicas (redis.url), never on disk (retention.imageMinutes)",
+    );
+    expect(renderMarkdown(buildDpa(withRedis))).toContain(
+      'Shared rate-limit state and images requested as a URL: Redis at 127.0.0.1:6379',
+    );
+  });
+
   it("states the inference servers' egress lockdown as declared by the deployment, never as verified", () => {
     const none = measure(evidence(), 'backend-egress');
     expect(none.status).toBe('not_configured');

@@ -12,7 +12,7 @@ import {
   modelsOfKind,
   transferSummary,
 } from './processing';
-import type { ReportEvidence } from './report-evidence';
+import { imagesHeldIn, type ReportEvidence } from './report-evidence';
 import { blank, fields, paragraph, table, type ReportDocument, type ReportSection } from './report-model';
 import { otherServicesBlock } from './subprocessors';
 
@@ -91,7 +91,7 @@ function pointB(e: ReportEvidence): ReportSection {
           label: 'Retention',
           value:
             `Content: not stored. Usage metadata: ${e.file.retention.usageDays} days. Audit events: ` +
-            `${e.file.retention.auditDays} days. Images requested as a URL: ${e.file.retention.imageMinutes} minutes in memory.`,
+            `${e.file.retention.auditDays} days. Images requested as a URL: ${e.file.retention.imageMinutes} minutes in ${imagesHeldIn(e)}.`,
           basis: 'Configuration: retention',
         },
       ]),
