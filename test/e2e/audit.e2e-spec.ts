@@ -312,7 +312,7 @@ describe('audit log', () => {
       tmp = mkdtempSync(join(tmpdir(), 'hunze-audit-cli-'));
       const configPath = join(tmp, 'hunze.yaml');
       writeFileSync(configPath, configYaml(options));
-      env = { HUNZE_CONFIG: configPath, HUNZE_ADMIN_KEY: ADMIN_KEY, HUNZE_DATA_DIR: tmp };
+      env = { HUNZE_CONFIG: configPath, HUNZE_ADMIN_KEY: ADMIN_KEY, HUNZE_DATA_DIR: join(tmp, 'data') };
     });
     afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

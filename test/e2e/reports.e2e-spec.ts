@@ -121,7 +121,8 @@ describe('compliance reports', () => {
       {
         HUNZE_CONFIG: join(dir, 'hunze.yaml'),
         HUNZE_ADMIN_KEY: ADMIN_KEY,
-        HUNZE_DATA_DIR: dir,
+        // Beside the configuration, not around it: Hunze makes its data directory private (0700/0600).
+        HUNZE_DATA_DIR: join(dir, 'data'),
         ...(hunze.databaseUrl ? { DATABASE_URL: hunze.databaseUrl } : {}),
       },
       CLI_MS,
@@ -377,7 +378,7 @@ describe('compliance reports', () => {
       const configPath = join(tmp, 'hunze.yaml');
       writeFileSync(configPath, configYaml(options));
       env = { HUNZE_CONFIG: configPath, HUNZE_ADMIN_KEY: ADMIN_KEY, HUNZE_DATA_DIR: join(tmp, 'data') };
-      mkdirSync(env.HUNZE_DATA_DIR!, { recursive: true });
+      mkdirSync(env.HUNZE_DATA_DIR!, { recursive: true, mode: 0o700 });
       if (!usingPostgres()) server = await startServe(env);
     });
     afterAll(() => server?.stop());
