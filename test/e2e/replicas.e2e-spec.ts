@@ -12,16 +12,16 @@ import { KeyChangeBus } from '../../src/auth/key-changes/key-change-bus';
 import { redisKey } from '../../src/gateway/redis-image-store';
 import { FakeFlux } from '../fakes/fake-flux';
 import {
-  adminCall,
+  createKeyOn,
   expectOpenAiError,
   lateMisses,
-  pollUntilRefused,
+  revokeKeyOn,
+  revokeOnOneReplica,
   statusWithKey,
 } from '../helpers/admin-api';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { ThrowawayRedis } from '../helpers/throwaway-redis';
 import {
-  ADMIN_KEY,
   freshPostgresDatabase,
   startTestApp,
   usingPostgres,
@@ -37,21 +37,6 @@ const DEADLINE_MS = 60_000;
 const describePostgres = usingPostgres() ? describe : describe.skip;
 
 /** Creates a key through A's admin API, as an operator would. */
-async function createKey(
-  on: TestApp,
-  name: string,
-  account = 'team-a',
-): Promise<{ id: string; key: string }> {
-  const res = await adminCall(on.url, 'POST', '/keys', { key: ADMIN_KEY }, { name, account });
-  expect(res.status).toBe(201);
-  return { id: res.body.id as string, key: res.body.key as string };
-}
-
-async function revokeKey(on: TestApp, id: string): Promise<void> {
-  const res = await adminCall(on.url, 'DELETE', `/keys/${id}`, { key: ADMIN_KEY });
-  expect(res.status).toBe(200);
-}
-
 async function metric(on: TestApp, series: string): Promise<number | undefined> {
   const text = await (await fetch(`${on.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -114,8 +99,8 @@ describePostgres(
       });
 
       it('serves an image URL made on A from B, to the same account only, kept in Redis for imageMinutes', async () => {
-        const teamA = createKey(a, 'img-a');
-        const teamB = createKey(a, 'img-b', 'team-b');
+        const teamA = createKeyOn(a, 'img-a', 'team-a');
+        const teamB = createKeyOn(a, 'img-b', 'team-b');
         const onA = new OpenAI({ apiKey: (await teamA).key, baseURL: a.baseURL, maxRetries: 0 });
         const answer = await onA.images.generate({ model: 'flux', prompt: 'two replicas', n: 2 });
         const urls = answer.data!.map((image) => image.url!);
@@ -157,15 +142,7 @@ describePostgres(
       });
 
       it('refuses on B within 1 s a key revoked on A (the change also went through Postgres NOTIFY)', async () => {
-        const revoked = await createKey(a, 'to-revoke');
-        const kept = await createKey(a, 'kept');
-        // B has the key in its cache: only a key-change feed can tell it about the revocation.
-        expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
-        expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
-
-        await revokeKey(a, revoked.id);
-        const revokedAt = Date.now();
-        const polls = await pollUntilRefused(() => statusWithKey(b.baseURL, revoked.key), revokedAt);
+        const { kept, polls } = await revokeOnOneReplica(a, b, 'team-a');
         expect(lateMisses(polls, 1000)).toEqual([]);
         expect(await statusWithKey(b.baseURL, kept.key)).toBe(200);
         // Postgres alone keeps B's cache fresh: it is still trusted, with no key checked in the database.
@@ -174,7 +151,7 @@ describePostgres(
       });
 
       it('answers an image request for a url with 503 image_store_unavailable, not a URL that would 404', async () => {
-        const { key } = await createKey(a, 'img-while-down');
+        const { key } = await createKeyOn(a, 'img-while-down', 'team-a');
         const res = await fetch(`${a.baseURL}/images/generations`, {
           method: 'POST',
           headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -188,7 +165,7 @@ describePostgres(
         let cachedBeforeOutage: { id: string; key: string };
 
         beforeAll(async () => {
-          cachedBeforeOutage = await createKey(a, 'cached-before');
+          cachedBeforeOutage = await createKeyOn(a, 'cached-before', 'team-a');
           expect(await statusWithKey(b.baseURL, cachedBeforeOutage.key)).toBe(200);
           bDatabase.sever(isListener);
           await waitFor(async () => !trusted(b), DEADLINE_MS, 50);
@@ -200,17 +177,17 @@ describePostgres(
           expect(b.logLines.some((line) => line.includes('"evt":"key_cache_verifying_in_database"'))).toBe(
             true,
           );
-          const revoked = await createKey(a, 'revoked-while-b-is-deaf');
-          const kept = await createKey(a, 'kept-while-b-is-deaf');
+          const revoked = await createKeyOn(a, 'revoked-while-b-is-deaf', 'team-a');
+          const kept = await createKeyOn(a, 'kept-while-b-is-deaf', 'team-a');
           expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
-          await revokeKey(a, revoked.id);
+          await revokeKeyOn(a, revoked.id);
           expect(await statusWithKey(b.baseURL, revoked.key)).toBe(401);
           expect(await statusWithKey(b.baseURL, kept.key)).toBe(200);
           expect(await metric(b, 'hunze_key_database_checks_total')).toBeGreaterThanOrEqual(3);
         });
 
         it('refuses with 503 when it cannot reach the database either, instead of trusting its cache', async () => {
-          const { key } = await createKey(a, 'while-cut');
+          const { key } = await createKeyOn(a, 'while-cut', 'team-a');
           expect(await statusWithKey(b.baseURL, key)).toBe(200);
           bDatabase.cut();
           try {
@@ -225,13 +202,13 @@ describePostgres(
 
         it('reloads every key once its feed is back, so a change it missed meanwhile holds', async () => {
           // Revoked while B hears nothing, and never presented to B since: only the reload can tell B.
-          await revokeKey(a, cachedBeforeOutage.id);
+          await revokeKeyOn(a, cachedBeforeOutage.id);
           bDatabase.allow();
           await waitFor(async () => trusted(b), DEADLINE_MS, 50);
           expect(feeds(b).postgres).toBe(true);
           expect(await statusWithKey(b.baseURL, cachedBeforeOutage.key)).toBe(401);
           const checks = await metric(b, 'hunze_key_database_checks_total');
-          const { key } = await createKey(a, 'after-recovery');
+          const { key } = await createKeyOn(a, 'after-recovery', 'team-a');
           expect(await statusWithKey(b.baseURL, key)).toBe(200);
           expect(await statusWithKey(b.baseURL, key)).toBe(200);
           // Back to the cache: no key checked in the database any more.
@@ -242,7 +219,7 @@ describePostgres(
       it('goes back to Redis when it returns, and images are shared again', async () => {
         await redis.start();
         await waitFor(async () => feeds(a).redis === true && feeds(b).redis === true, DEADLINE_MS, 50);
-        const { key } = await createKey(a, 'img-after');
+        const { key } = await createKeyOn(a, 'img-after', 'team-a');
         const onA = new OpenAI({ apiKey: key, baseURL: a.baseURL, maxRetries: 0 });
         const answer = await onA.images.generate({ model: 'flux', prompt: 'back again' });
         const path = new URL(answer.data![0]!.url!).pathname;

@@ -6,32 +6,21 @@ import { KeyChangeBus } from '../../src/auth/key-changes/key-change-bus';
 import { LocalKeyChangeBus } from '../../src/auth/key-changes/local-key-change-bus';
 import { SharedKeyChangeBus } from '../../src/auth/key-changes/shared-key-change-bus';
 import { FakeVllm } from '../fakes/fake-vllm';
-import { adminCall, lateMisses, pollUntilRefused, statusWithKey } from '../helpers/admin-api';
 import {
-  ADMIN_KEY,
-  startTestApp,
-  waitFor,
-  usingPostgres,
-  type TestApp,
-  type TestAppOptions,
-} from '../helpers/test-app';
+  createKeyOn,
+  lateMisses,
+  pollUntilRefused,
+  revokeKeyOn,
+  revokeOnOneReplica,
+  statusWithKey,
+} from '../helpers/admin-api';
+import { startTestApp, waitFor, usingPostgres, type TestApp, type TestAppOptions } from '../helpers/test-app';
 
 const MODEL = 'Qwen/Qwen3.6-35B-A3B-FP8';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const describePostgres = usingPostgres() ? describe : describe.skip;
 const describePglite = usingPostgres() ? describe.skip : describe;
 /** Creates a key through A's admin API, as an operator would. */
-async function createKey(on: TestApp, name: string): Promise<{ id: string; key: string }> {
-  const res = await adminCall(on.url, 'POST', '/keys', { key: ADMIN_KEY }, { name });
-  expect(res.status).toBe(201);
-  return { id: res.body.id as string, key: res.body.key as string };
-}
-
-async function revokeKey(on: TestApp, id: string): Promise<void> {
-  const res = await adminCall(on.url, 'DELETE', `/keys/${id}`, { key: ADMIN_KEY });
-  expect(res.status).toBe(200);
-}
-
 let upstream: FakeVllm;
 const appOptions = (): TestAppOptions => ({
   upstreams: [{ id: 'vllm-a', baseUrl: upstream.baseUrl }],
@@ -69,22 +58,12 @@ describePostgres.each([
   });
 
   it('accepts a key created on A at once on B (a cache miss falls back to the database)', async () => {
-    const { key } = await createKey(a, 'fresh');
+    const { key } = await createKeyOn(a, 'fresh');
     expect(await statusWithKey(b.baseURL, key)).toBe(200);
   });
 
   it('refuses a key revoked on A on B within 1 s, and keeps other keys working', async () => {
-    const revoked = await createKey(a, 'to-revoke');
-    const kept = await createKey(a, 'kept');
-    // B has the key in its cache: only the change bus can tell it about the revocation.
-    expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
-    expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
-
-    // The clock starts when the revocation is done (A has answered the DELETE), not before the admin call;
-    // a request sent to B 1 s or later after that must be refused.
-    await revokeKey(a, revoked.id);
-    const revokedAt = Date.now();
-    const polls = await pollUntilRefused(() => statusWithKey(b.baseURL, revoked.key), revokedAt);
+    const { revoked, kept, polls } = await revokeOnOneReplica(a, b);
     expect(lateMisses(polls, 1000)).toEqual([]);
 
     expect(await statusWithKey(a.baseURL, revoked.key)).toBe(401);
@@ -93,8 +72,8 @@ describePostgres.each([
   });
 
   it('refuses on B within 1 s a key revoked on A that B never used', async () => {
-    const { id, key } = await createKey(a, 'never-used-on-b');
-    await revokeKey(a, id);
+    const { id, key } = await createKeyOn(a, 'never-used-on-b');
+    await revokeKeyOn(a, id);
     const revokedAt = Date.now();
     expect(lateMisses(await pollUntilRefused(() => statusWithKey(b.baseURL, key), revokedAt), 1000)).toEqual(
       [],
@@ -115,18 +94,18 @@ describePglite('revocation on the embedded database (one process)', () => {
   });
 
   it('refuses a key revoked through the admin API on the very next request', async () => {
-    const revoked = await createKey(hunze, 'to-revoke');
-    const kept = await createKey(hunze, 'kept');
+    const revoked = await createKeyOn(hunze, 'to-revoke');
+    const kept = await createKeyOn(hunze, 'kept');
     expect(await statusWithKey(hunze.baseURL, revoked.key)).toBe(200);
-    await revokeKey(hunze, revoked.id);
+    await revokeKeyOn(hunze, revoked.id);
     expect(await statusWithKey(hunze.baseURL, revoked.key)).toBe(401);
     expect(await statusWithKey(hunze.baseURL, kept.key)).toBe(200);
   });
 
   it('refuses every one of many concurrent requests made after the revoke', async () => {
-    const { id, key } = await createKey(hunze, 'busy');
+    const { id, key } = await createKeyOn(hunze, 'busy');
     expect(await statusWithKey(hunze.baseURL, key)).toBe(200);
-    await revokeKey(hunze, id);
+    await revokeKeyOn(hunze, id);
     const statuses = await Promise.all(Array.from({ length: 20 }, () => statusWithKey(hunze.baseURL, key)));
     expect(new Set(statuses)).toEqual(new Set([401]));
   });

@@ -1,7 +1,7 @@
 // Plain-fetch access to /admin/v1 for e2e tests (the openai SDK has no admin API), plus the checks the key
 // tests share: the OpenAI error shape and "does this key still authenticate".
 import OpenAI from 'openai';
-import { waitFor } from './test-app';
+import { ADMIN_KEY, waitFor, type TestApp } from './test-app';
 
 export interface AdminResponse {
   status: number;
@@ -94,4 +94,35 @@ export function pollUntilRefused(
   stepMs = 10,
 ): Promise<Poll<number>[]> {
   return pollUntil(status, (answer) => answer === 401, since, stepMs);
+}
+
+/** A key made on `on` with the admin key. */
+export async function createKeyOn(
+  on: TestApp,
+  name: string,
+  account?: string,
+): Promise<{ id: string; key: string }> {
+  const res = await adminCall(on.url, 'POST', '/keys', { key: ADMIN_KEY }, { name, account });
+  expect(res.status).toBe(201);
+  return { id: res.body.id as string, key: res.body.key as string };
+}
+
+export async function revokeKeyOn(on: TestApp, id: string): Promise<void> {
+  const res = await adminCall(on.url, 'DELETE', `/keys/${id}`, { key: ADMIN_KEY });
+  expect(res.status).toBe(200);
+}
+
+/**
+ * Two keys made on replica `a` and used on `b` (so `b` has them cached: only a key-change feed can tell it
+ * of a revocation); one is revoked on `a`, and `b` is polled until it refuses it. The clock starts when the
+ * revocation is done (`a` has answered the DELETE), not before the admin call.
+ */
+export async function revokeOnOneReplica(a: TestApp, b: TestApp, account?: string) {
+  const revoked = await createKeyOn(a, 'to-revoke', account);
+  const kept = await createKeyOn(a, 'kept', account);
+  expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
+  expect(await statusWithKey(b.baseURL, revoked.key)).toBe(200);
+  await revokeKeyOn(a, revoked.id);
+  const polls = await pollUntilRefused(() => statusWithKey(b.baseURL, revoked.key), Date.now());
+  return { revoked, kept, polls };
 }
