@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { DataSource } from 'typeorm';
+import { tightenTree } from '../../src/database/data-dir';
 import { createDataSource, migrate } from '../../src/database/data-source';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall, expectOpenAiError } from '../helpers/admin-api';
@@ -458,6 +459,8 @@ describe('hunze usage on the embedded database', () => {
       await seed(dataSource, january(randomUUID(), randomUUID()));
     } finally {
       await dataSource.destroy();
+      // As Hunze leaves its data directory (PGlite makes its files readable by all; the CLI would warn).
+      tightenTree(dataDir);
     }
     const args = ['usage', '--from', '2026-01-01', '--to', '2026-02-01', '--group-by', 'account'];
     const expected =
