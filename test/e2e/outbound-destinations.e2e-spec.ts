@@ -1,9 +1,9 @@
 // Every socket the appliance opens passed the residency guard first (docs/architecture.md lists them).
 // test/helpers/socket-recorder.ts wraps net.Socket's connect in this process and pairs each connect with a
 // guard's announcement for that exact address and port. The appliance is taken through its paths: boot
-// (PostgreSQL pool, or PGlite; Redis's three connections), every endpoint kind against the fakes, active
-// health checks, OTLP export, a media fetch, shutdown; on PostgreSQL a second appliance without Redis opens
-// the LISTEN connection of the key-change bus. A new kind of outbound connection without the guard fails
+// (PostgreSQL pool and its LISTEN connection for key changes, or PGlite; Redis for rate limits, images and,
+// on PostgreSQL, key changes), every endpoint kind against the fakes, active health checks, OTLP export, a
+// media fetch, shutdown; on PostgreSQL also a second appliance without Redis. A new kind of outbound connection without the guard fails
 // here, as the first test shows with a socket the test opens itself.
 import 'reflect-metadata';
 import net from 'node:net';
@@ -154,7 +154,10 @@ describe('every outbound socket passes the residency guard', () => {
     const expected = ['vllm-a', 'tei-a', 'flux-a', 'whisperx-a', 'otlp', 'media', 'redis'];
     if (database) expected.push('database');
     expect([...recorder.guards()].sort()).toEqual([...expected].sort());
-    // Redis: the rate-limit store, the key-change publisher and subscriber.
-    expect(recorder.connects.filter((c) => c.guard === 'redis').length).toBeGreaterThanOrEqual(3);
+    // Redis: the rate-limit store and the image store; on PostgreSQL also the key-change publisher and
+    // subscriber (the embedded database serves one process, whose key changes need no feed).
+    expect(recorder.connects.filter((c) => c.guard === 'redis').length).toBeGreaterThanOrEqual(
+      database ? 4 : 2,
+    );
   });
 });
