@@ -13,6 +13,12 @@ import { waitFor } from './test-app';
 
 const READY_MS = 60_000;
 
+/** Unlike production: a Redis that writes to disk, or one whose CONFIG command is renamed away (managed Redis). */
+export interface ThrowawayRedisOptions {
+  appendOnly?: boolean;
+  withoutConfigCommand?: boolean;
+}
+
 export class ThrowawayRedis {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -22,6 +28,7 @@ export class ThrowawayRedis {
   private constructor(
     private readonly dir: string,
     private readonly proxy: TcpProxy,
+    private readonly options: ThrowawayRedisOptions,
   ) {
     this.close = trackLeftover('throwaway redis', async () => {
       await this.kill();
@@ -30,10 +37,10 @@ export class ThrowawayRedis {
     });
   }
 
-  static async start(): Promise<ThrowawayRedis> {
+  static async start(options: ThrowawayRedisOptions = {}): Promise<ThrowawayRedis> {
     const dir = mkdtempSync(join(tmpdir(), 'hunze-redis-'));
     const proxy = await TcpProxy.start({ path: join(dir, 'redis.sock') });
-    const redis = new ThrowawayRedis(dir, proxy);
+    const redis = new ThrowawayRedis(dir, proxy, options);
     await redis.start().catch(async (error: unknown) => {
       await redis.close();
       throw error;
@@ -58,11 +65,12 @@ export class ThrowawayRedis {
         '--save',
         '',
         '--appendonly',
-        'no',
+        this.options.appendOnly ? 'yes' : 'no',
         '--dir',
         this.dir,
         '--loglevel',
         'warning',
+        ...(this.options.withoutConfigCommand ? ['--rename-command', 'CONFIG', '""'] : []),
       ]),
       { stdio: 'ignore' },
     );

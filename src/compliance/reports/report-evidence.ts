@@ -50,7 +50,9 @@ export interface ReportEvidence {
 
 /** Where images requested as a URL are held until they expire: never on disk, and never in the database. */
 export function imagesHeldIn(e: ReportEvidence): string {
-  return e.redis ? "Redis's memory, shared by the replicas (redis.url)" : "the appliance's memory";
+  return e.redis
+    ? "Redis's memory, shared by the replicas (redis.url; a Redis that writes to disk is given none)"
+    : "the appliance's memory";
 }
 
 export function countKeys(keys: readonly KeyResponseDto[], now: number): AccountKeys[] {

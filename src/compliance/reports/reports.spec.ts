@@ -238,7 +238,7 @@ describe('where data can go besides the upstreams', () => {
     );
     const withRedis = evidence(undefined, external('127.0.0.1'));
     expect(imageLine(withRedis)).toBe(
-      "Generated images requested as a URL: 10 minutes in Redis's memory, shared by the replicas (redis.url), never on disk (retention.imageMinutes)",
+      "Generated images requested as a URL: 10 minutes in Redis's memory, shared by the replicas (redis.url; a Redis that writes to disk is given none), never on disk (retention.imageMinutes)",
     );
     expect(renderMarkdown(buildDpa(withRedis))).toContain(
       'Shared rate-limit state and images requested as a URL: Redis at 127.0.0.1:6379',
