@@ -45,6 +45,26 @@ describe('ObjectKeysCounter', () => {
     );
   });
 
+  it('skips long strings (searched, not scanned byte by byte) without losing a quote, escape or key (500 runs)', () => {
+    // Strings longer than the counter's byte-by-byte run, full of JSON's structural characters and escapes.
+    const tricky = fc.constantFrom('"', '\\', '{', '}', '[', ']', ',', 'a', '\u00e9', ' ');
+    const longText = fc.array(tricky, { minLength: 30, maxLength: 400 }).map((parts) => parts.join(''));
+    const value = fc.dictionary(
+      longText,
+      fc.oneof(longText, fc.dictionary(longText, longText, { maxKeys: 5 })),
+      {
+        maxKeys: 6,
+      },
+    );
+    fc.assert(
+      fc.property(value, fc.integer({ min: 0, max: 6 }), fc.array(fc.nat(4000)), (object, max, cuts) => {
+        const refused = refusal(JSON.stringify(object), max, cuts);
+        expect(refused !== undefined).toBe(mostKeys(object) > max);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('is not misled by braces, brackets, quotes and commas inside strings, or by escapes', () => {
     const tricky = { 'a{b': '}{,"[', 'c\\"': ['",{', '\\'], 'd"e': { 'x,y': '\u00e9\u{1f600}' } };
     expect(refusal(JSON.stringify(tricky), 3)).toBeUndefined();

@@ -41,6 +41,14 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
+/** Bytes of a string scanned one by one before a search: most keys and values are shorter. */
+const SHORT_RUN = 32;
+
+/** The position of `byte` from `from` on, or the end of `bytes`. */
+function indexOrEnd(bytes: Buffer, byte: number, from: number): number {
+  const at = bytes.indexOf(byte, from);
+  return at === -1 ? bytes.length : at;
+}
 
 interface Container {
   isObject: boolean;
@@ -64,15 +72,36 @@ export class ObjectKeysCounter {
   constructor(private readonly max: number) {}
 
   feed(chunk: Uint8Array): void {
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i]!;
+    const bytes = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Where the next quote and backslash of this chunk are, once looked up: long strings (a prompt, a base64
+    // image) are skipped with Buffer#indexOf, not byte by byte.
+    let quoteAt = -1;
+    let backslashAt = -1;
+    for (let i = 0; i < bytes.length; i++) {
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (byte === BACKSLASH) this.escaped = true;
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        if (!this.topKey) {
+          const shortRunEnd = Math.min(i + SHORT_RUN, bytes.length);
+          while (i < shortRunEnd && bytes[i] !== QUOTE && bytes[i] !== BACKSLASH) i++;
+          if (i === shortRunEnd && i < bytes.length) {
+            if (quoteAt < i) quoteAt = indexOrEnd(bytes, QUOTE, i);
+            if (backslashAt < i) backslashAt = indexOrEnd(bytes, BACKSLASH, i);
+            i = Math.min(quoteAt, backslashAt);
+          }
+          if (i >= bytes.length) return;
+        }
+        const byte = bytes[i]!;
+        if (byte === BACKSLASH) this.escaped = true;
         else if (byte === QUOTE) this.endString();
-        else if (this.topKey) this.collect(byte);
+        else this.collect(byte);
         continue;
       }
+      const byte = bytes[i]!;
       switch (byte) {
         case QUOTE:
           this.startString();
