@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The throughput floor for a Node.js gateway on this machine: one Fastify route that parses the chat body,
 // relays it to the upstream with an undici Pool and sends the answer back; nothing else (no auth, limits,
-// metering, log, tracing). Not a system under test: the bench reports it beside "direct" so a reader can
-// see how much of the "40 % of direct" target any gateway of this kind can reach here.
+// metering, log, tracing). Not a system under test: the reference for the target "CPU per request at most
+// 1.5 times the bare relay's", measured in the same run.
 // Usage (the bench starts it): node scripts/bench/floor-relay.js <upstream base URL, e.g. http://127.0.0.1:p/v1>
 'use strict';
 const Fastify = require('fastify');
