@@ -16,6 +16,8 @@ const FULL = {
   embeddingBatches: { xs: [1, 16, 128, 512, 2048], counts: [200, 60, 20, 8, 4] },
   usageWriterRecords: 100_000,
   profileSeconds: 6,
+  // Near server.bodyLimitMb (25 in the bench's config).
+  largeBodies: { linearBytes: 1.5 * 1024 * KiB, limitBytes: 24 * 1024 * KiB, rounds: 3 },
 };
 
 const QUICK = {
@@ -30,6 +32,7 @@ const QUICK = {
   embeddingBatches: { xs: [1, 2048], counts: [100, 3] },
   usageWriterRecords: 30_000,
   profileSeconds: 4,
+  largeBodies: { linearBytes: 1024 * KiB, limitBytes: 24 * 1024 * KiB, rounds: 2 },
 };
 
 const USAGE = `Usage: npm run bench [-- --quick] [-- --soak] [-- --no-profile]

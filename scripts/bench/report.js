@@ -59,6 +59,18 @@ function mainTable(r) {
   );
 }
 
+/** The large-bodies phase (scripts/bench/load/large-bodies.js) in one sentence. */
+function largeBodiesLine(r) {
+  const { linear, stall } = r.largeBodies;
+  return (
+    `Large bodies (tool schemas of 5,000 keys each, a model Hunze does not serve, so parsed and validated, then 404): ` +
+    `${num(linear.bytes / 2 ** 20, 1)} MiB in ${num(linear.smallMs)} ms, 4x that in ${num(linear.largeMs)} ms ` +
+    `(${num(linear.ratio)}x). Beside bodies of ${num(stall.bytes / 2 ** 20, 1)} MiB, short chat requests (20/s) ` +
+    `took up to ${num(stall.besideMax)} ms (${int(stall.shortBeside)} of them) against ${num(stall.quietP50)} ms at p50 ` +
+    `otherwise; JSON.parse of that body took ${num(stall.parseMs)} ms in the bench process.`
+  );
+}
+
 /** The bare relay (scripts/bench/floor-relay.js): the reference for CPU per request. */
 function floorLine(r) {
   const f = r.floor;
@@ -195,6 +207,7 @@ function markdown(r, checks, machine, chartNames) {
     '### Results',
     mainTable(r),
     floorLine(r),
+    largeBodiesLine(r),
     `Usage writer (scripts/bench-usage-writer.js, real UsageWriter into PostgreSQL): ` +
       `${int(r.usageWriter.burstPerSecond)} records/s for a burst of ${int(r.usageWriter.burstRecords)}; ` +
       `${int(r.usageWriter.pacedOffered)} records/s offered for 10 s: max queue ${int(r.usageWriter.pacedMaxQueue)}, ` +
@@ -241,7 +254,17 @@ function writeDocs(r, checks, machine) {
 }
 
 function printSummary(r, checks) {
-  const lines = [mainTable(r), '', floorLine(r), '', scalingTables(r.scaling), '', targetsTable(checks)];
+  const lines = [
+    mainTable(r),
+    '',
+    floorLine(r),
+    '',
+    largeBodiesLine(r),
+    '',
+    scalingTables(r.scaling),
+    '',
+    targetsTable(checks),
+  ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 

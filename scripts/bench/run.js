@@ -25,6 +25,7 @@ const { pacedLatency } = require('./load/paced');
 const { timeToFirstToken, relaySpread, openStreams, cancelDelay } = require('./load/streams');
 const { sequentialLatency } = require('./load/sequential');
 const { soak } = require('./load/soak');
+const { largeBodies } = require('./load/large-bodies');
 const { runUsageWriterBench } = require('./usage-writer');
 const { cpuMs } = require('./proc');
 const { summarize, inclusive, readProfile } = require('./profile');
@@ -165,6 +166,11 @@ async function measure(plan, fakes, systems, failed, floor) {
     body: embeddingsBody(fakes.embeddingModel, inputs),
   }));
   r.scaling = { connections, streams, promptSize, embeddings };
+
+  const hunze = systems.find((s) => s.name === 'hunze');
+  log('large bodies: linearity and the stall beside them (Hunze)');
+  r.largeBodies = await largeBodies(hunze, chat, plan.largeBodies);
+  count('hunze', r.largeBodies.failed);
   return r;
 }
 

@@ -79,6 +79,23 @@ function evaluateTargets(r) {
       cancel.missed ? `${cancel.missed} never aborted` : `max ${cancel.max} ms`,
     ),
   );
+  const { linear, stall } = r.largeBodies;
+  checks.push(
+    check(
+      'parsing and validation linear in the size',
+      linear.ratio,
+      '< 6x the time for 4x the bytes',
+      linear.ratio < 6,
+      `${linear.ratio.toFixed(2)}x (${ms(linear.smallMs)} -> ${ms(linear.largeMs)})`,
+    ),
+    check(
+      'a body at the limit delays others no more than parsing it',
+      stall.addedMs,
+      'within JSON.parse of that body (+25 %)',
+      stall.addedMs <= 1.25 * stall.parseMs,
+      `${ms(stall.addedMs)} added; JSON.parse ${ms(stall.parseMs)}`,
+    ),
+  );
   const failed = r.failedRequests.hunze;
   checks.push(check('no failed Hunze requests', failed, '0', failed === 0, String(failed)));
   return checks;
