@@ -7,7 +7,7 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
-import { loggable, type RequestRecord } from '../core/request-record';
+import { pickFields, TRACED_FIELDS, type RequestRecord } from '../core/request-record';
 import { OtlpSpanEncoder } from './otlp-span-encoder';
 import { SPAN_ATTRIBUTES } from './span-attributes';
 
@@ -66,11 +66,11 @@ const records: RequestRecord[] = [
   },
 ];
 
-/** The previous pipeline's span attributes: the allowlisted record's fields under `hunze.`, then the HTTP keys. */
+/** The previous pipeline's span attributes: the record's traced fields under `hunze.`, then the HTTP keys. */
 function spanAttributes(record: RequestRecord): Attributes {
   const attributes: Attributes = {};
-  for (const [field, value] of Object.entries(loggable(record))) {
-    if (field !== 'time') attributes[`hunze.${field}`] = value;
+  for (const [field, value] of Object.entries(pickFields(record, TRACED_FIELDS))) {
+    attributes[`hunze.${field}`] = value;
   }
   attributes['http.request.method'] = record.method;
   attributes['http.route'] = record.endpoint;
