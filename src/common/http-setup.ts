@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import { pickFields, RECORD_FIELD_NAMES, type RequestRecord } from '../core/request-record';
 import type { MeteringService } from '../metering/metering.service';
 import type { AppLogger } from '../telemetry/logger';
 import type { Telemetry } from '../telemetry/telemetry.service';
@@ -125,16 +125,16 @@ function answerEarly(
  * out before the body was read (refused early, too large) lets the rest be discarded, not reset.
  */
 function recordAtEnd(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps, discardLimit: number): void {
-  let record: RequestMetadata | undefined;
+  let record: RequestRecord | undefined;
   /** Makes and journals the record once; returns it only to the first caller. */
-  const journalOnce = (clientClosed: boolean): RequestMetadata | undefined => {
+  const journalOnce = (clientClosed: boolean): RequestRecord | undefined => {
     if (record) return undefined;
     if (clientClosed) req.facts.clientClosed = true;
-    record = metadataOf(req, reply);
+    record = recordOf(req, reply);
     deps.metering.journal(record);
     return record;
   };
-  const observe = (made: RequestMetadata | undefined) => {
+  const observe = (made: RequestRecord | undefined) => {
     if (!made) return;
     deps.metering.observe(made);
     deps.telemetry?.recordRequest(made);
@@ -208,10 +208,12 @@ function sendError(
   void reply.status(error.status).headers(error.responseHeaders()).send(body);
 }
 
-function metadataOf(req: FastifyRequest, reply: FastifyReply): RequestMetadata {
+/** The record of a finished request: what its handlers learnt (req.facts) and what the request itself says. */
+function recordOf(req: FastifyRequest, reply: FastifyReply): RequestRecord {
   const facts = req.facts ?? { startedAt: process.hrtime.bigint() };
   const principal = req.principal;
   return {
+    ...pickFields(facts, RECORD_FIELD_NAMES),
     time: new Date().toISOString(),
     requestId: req.id,
     method: req.method,
@@ -221,16 +223,6 @@ function metadataOf(req: FastifyRequest, reply: FastifyReply): RequestMetadata {
     latencyMs: Math.round(elapsedMs(facts.startedAt) * 1000) / 1000,
     keyId: principal?.keyId,
     account: principal?.accountName ?? undefined,
-    model: facts.model,
-    upstream: facts.upstream,
-    failovers: facts.failovers,
-    stream: facts.stream,
-    promptTokens: facts.promptTokens,
-    completionTokens: facts.completionTokens,
-    totalTokens: facts.totalTokens,
     ttftMs: facts.ttftMs === undefined ? undefined : Math.round(facts.ttftMs * 1000) / 1000,
-    audioSeconds: facts.audioSeconds,
-    errorCode: facts.errorCode,
-    cache: facts.cache,
   };
 }

@@ -1,29 +1,22 @@
 import type {} from 'fastify';
+import type { RequestRecord } from '../core/request-record';
 import type { ErrorCode } from './errors';
 
+/** Record fields the recorder takes from the request itself (http-setup.ts), not from its handlers. */
+type RecorderFields =
+  'time' | 'requestId' | 'method' | 'endpoint' | 'status' | 'latencyMs' | 'keyId' | 'account';
+
 /**
- * What a request's handlers learn about it, for the metadata record written when it ends.
- * Only our own values: ids, names from config, numbers and catalogue codes.
+ * What a request's handlers learn about it, for the record written when it ends: the record's other fields,
+ * typed by its schema (src/core/request-record.ts), plus what only the recorder needs.
  */
-export interface RequestFacts {
+export type RequestFacts = Partial<Omit<RequestRecord, RecorderFields | 'errorCode'>> & {
   startedAt: bigint;
-  model?: string;
-  upstream?: string;
-  /** Upstreams tried and given up on before the one that answered. */
-  failovers?: number;
-  stream?: boolean;
-  promptTokens?: number;
-  completionTokens?: number;
-  totalTokens?: number;
-  ttftMs?: number;
-  /** Audio endpoints: seconds of audio transcribed (a number, never the audio). */
-  audioSeconds?: number;
+  /** Only catalogue codes are set here; the record types it as text, as rows read back from disk are. */
   errorCode?: ErrorCode;
   /** The client went away before the answer was complete. */
   clientClosed?: boolean;
-  /** A cacheable request (models[].cache): answered from the response cache, or not. */
-  cache?: 'hit' | 'miss';
-}
+};
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -12,11 +12,12 @@ import { AccountsAndKeys1732000000000 } from './migrations/1732000000000-account
 import { AuditEvents1732100000000 } from './migrations/1732100000000-audit-events';
 import { UsageRecords1732200000000 } from './migrations/1732200000000-usage-records';
 import { AccountLimits1732300000000 } from './migrations/1732300000000-account-limits';
-import { UsageRecordEntity } from '../metering/usage-record.entity';
 import { makePrivateDir } from './data-dir';
 import { residencyPgStream } from './residency-pg-socket';
 
-export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity, UsageRecordEntity];
+// usage_records has no entity: its rows are inserted by SQL built from the request record's schema
+// (src/core/usage-columns.ts) and read by aggregate queries.
+export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity];
 export const MIGRATIONS = [
   AccountsAndKeys1732000000000,
   AuditEvents1732100000000,

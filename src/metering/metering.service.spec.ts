@@ -1,4 +1,4 @@
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { AppLogger } from '../telemetry/logger';
 import { MeteringService } from './metering.service';
 import type { MetricsService } from './metrics.service';
@@ -6,7 +6,7 @@ import type { RateLimits } from './rate-limits/rate-limits.service';
 import type { UsageWriter } from './usage-writer';
 
 describe('MeteringService', () => {
-  const record = (endpoint: string): RequestMetadata => ({
+  const record = (endpoint: string): RequestRecord => ({
     time: '2026-11-24T10:00:00.000Z',
     requestId: 'req-1',
     method: 'GET',
@@ -21,7 +21,7 @@ describe('MeteringService', () => {
       new AppLogger('silent'),
       { observe: () => undefined } as unknown as MetricsService,
       { consume: () => undefined } as unknown as RateLimits,
-      { enqueue: (r: RequestMetadata) => enqueued.push(r.endpoint) } as unknown as UsageWriter,
+      { enqueue: (r: RequestRecord) => enqueued.push(r.endpoint) } as unknown as UsageWriter,
     );
     for (const endpoint of [
       '/v1/chat/completions',

@@ -2,7 +2,7 @@
 // Prometheus metrics, the rate limiter's token windows and the usage_records writer. It never blocks the
 // caller and nothing it calls touches the database on this path (the writer only enqueues).
 import { Inject, Injectable } from '@nestjs/common';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';
 import { RateLimits } from './rate-limits/rate-limits.service';
@@ -23,18 +23,18 @@ export class MeteringService {
     @Inject(UsageWriter) private readonly writer: UsageWriter,
   ) {}
 
-  record(record: RequestMetadata): void {
+  record(record: RequestRecord): void {
     this.journal(record);
     this.observe(record);
   }
 
   /** The usage row, journaled to disk at once: call before the response's last bytes go out. */
-  journal(record: RequestMetadata): void {
+  journal(record: RequestRecord): void {
     if (!NOT_USAGE.test(record.endpoint)) this.writer.enqueue(record);
   }
 
   /** Log line, metrics and token charge: nothing a crash must keep, so it can follow the response. */
-  observe(record: RequestMetadata): void {
+  observe(record: RequestRecord): void {
     this.log.request(record);
     this.metrics.observe(record);
     this.limits.consume(record);

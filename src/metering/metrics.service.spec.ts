@@ -1,6 +1,6 @@
 // MetricsService on its own: one metadata record becomes the request, error, token, duration and TTFT
 // series; label values come only from config; an open stream is closed once however often it is closed.
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import type { HunzeConfig } from '../config/hunze-config';
 import { MetricsService } from './metrics.service';
 
@@ -8,7 +8,7 @@ const config = {
   file: { models: [{ id: 'm1' }], upstreams: [{ id: 'up-a' }, { id: 'up-b' }] },
 } as unknown as HunzeConfig;
 
-const record = (extra: Partial<RequestMetadata> = {}): RequestMetadata => ({
+const record = (extra: Partial<RequestRecord> = {}): RequestRecord => ({
   time: '2026-01-01T00:00:00.000Z',
   requestId: 'req_1',
   method: 'POST',

@@ -4,7 +4,7 @@
 // Other parts register their own gauges on `registry` (spool, writer, rate limits).
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { HunzeConfig } from '../config/hunze-config';
 
 /** Whole requests: an LLM answer takes from milliseconds (cache, embeddings) to minutes (long generations). */
@@ -109,7 +109,7 @@ export class MetricsService {
   }
 
   /** Called once per finished request with its metadata record. */
-  observe(record: RequestMetadata): void {
+  observe(record: RequestRecord): void {
     const model = allowed(record.model, this.knownModels) ?? NO_MODEL;
     const upstream = allowed(record.upstream, this.knownUpstreams) ?? NO_UPSTREAM;
     const { endpoint } = record;

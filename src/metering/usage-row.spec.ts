@@ -84,8 +84,11 @@ describe('usage rows', () => {
     const params = insertUsageParams(rows);
     expect(params).toHaveLength(1);
     expect(JSON.parse(params[0])).toEqual(rows);
-    expect(INSERT_USAGE_SQL).toContain('json_to_recordset($1::json) AS row_("id" uuid, "requestId" varchar');
-    expect(INSERT_USAGE_SQL).toContain('SELECT "id", "requestId", "occurredAt"');
+    expect(INSERT_USAGE_SQL).toContain(
+      'json_to_recordset($1::json) AS row_("id" uuid, "occurredAt" timestamptz, "requestId" varchar',
+    );
+    expect(INSERT_USAGE_SQL).toContain('INSERT INTO usage_records (id, occurred_at, request_id, endpoint,');
+    expect(INSERT_USAGE_SQL).toContain('SELECT "id", "occurredAt", "requestId"');
     expect(INSERT_USAGE_SQL).toContain('ON CONFLICT (id) DO NOTHING');
   });
 

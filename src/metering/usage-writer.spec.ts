@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';
@@ -56,7 +56,7 @@ class FakeDatabase {
   }
 }
 
-function record(i: number): RequestMetadata {
+function record(i: number): RequestRecord {
   return {
     time: new Date(Date.UTC(2026, 0, 1) + i).toISOString(),
     requestId: `req_${i}`,

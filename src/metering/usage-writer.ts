@@ -16,7 +16,7 @@ import {
 } from '@nestjs/common';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';
@@ -69,7 +69,7 @@ export class UsageWriter
   }
 
   /** Called once per finished request; the row is on disk when it returns. Never awaits, never throws. */
-  enqueue(record: RequestMetadata): void {
+  enqueue(record: RequestRecord): void {
     try {
       if (!this.spool) throw new Error('usage spool not open');
       const records = this.spool.append(toUsageRow(record));

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { AppLogger } from './logger';
 
 /** Lines written to an in-memory destination. */
@@ -15,7 +15,7 @@ function sink(): { lines: string[]; stream: Writable } {
   return { lines, stream };
 }
 
-const full: RequestMetadata = {
+const full: RequestRecord = {
   time: '2026-11-25T01:00:22.818Z',
   requestId: 'req_94202d3053e625da53d39f9119b96f84',
   method: 'POST',
@@ -67,7 +67,7 @@ describe('AppLogger.request', () => {
 
   it('keeps to the allowlist and writes nothing below its level', () => {
     const out = sink();
-    new AppLogger('info', out.stream).request({ ...full, prompt: 'secret' } as unknown as RequestMetadata);
+    new AppLogger('info', out.stream).request({ ...full, prompt: 'secret' } as unknown as RequestRecord);
     expect(out.lines[0]).not.toContain('secret');
     const quiet = sink();
     new AppLogger('warn', quiet.stream).request(full);

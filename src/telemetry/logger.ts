@@ -1,7 +1,7 @@
 // The appliance's only logger: pino to stdout, fed metadata records and fixed event names only.
 // Nothing here accepts free text from a request; error logs carry class names and codes, not messages.
 import pino from 'pino';
-import { toMetadata, type RequestMetadata } from '../compliance/request-metadata';
+import { loggable, type RequestRecord } from '../core/request-record';
 
 export type EventFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
@@ -39,9 +39,9 @@ export class AppLogger {
    * the record's time as the line's (logger.spec.ts compares them), but from one JSON.stringify of the allowlisted record: pino's
    * per-field serialisation of a spread copy was ~3 % of a request's CPU and ~7 % of its allocated bytes.
    */
-  request(record: RequestMetadata): void {
+  request(record: RequestRecord): void {
     if (!this.pino.isLevelEnabled('info')) return;
-    const metadata = toMetadata(record as unknown as Record<string, unknown>);
+    const metadata = loggable(record);
     // The record's own time (when the request ended) is the line's: one "time" key, not two.
     const time = metadata.time ?? new Date().toISOString();
     metadata.time = undefined;

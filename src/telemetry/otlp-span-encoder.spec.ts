@@ -7,7 +7,7 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
-import { toMetadata, type RequestMetadata } from '../compliance/request-metadata';
+import { pickFields, TRACED_FIELDS, type RequestRecord } from '../core/request-record';
 import { OtlpSpanEncoder } from './otlp-span-encoder';
 import { SPAN_ATTRIBUTES } from './span-attributes';
 
@@ -16,7 +16,7 @@ const resource = resourceFromAttributes({
   'service.instance.id': 'Appliance "A" é',
 });
 
-const records: RequestMetadata[] = [
+const records: RequestRecord[] = [
   {
     time: '2026-11-24T10:00:00.500Z',
     requestId: 'req_1',
@@ -66,11 +66,11 @@ const records: RequestMetadata[] = [
   },
 ];
 
-/** The previous pipeline's span attributes: the allowlisted record's fields under `hunze.`, then the HTTP keys. */
-function spanAttributes(record: RequestMetadata): Attributes {
+/** The previous pipeline's span attributes: the record's traced fields under `hunze.`, then the HTTP keys. */
+function spanAttributes(record: RequestRecord): Attributes {
   const attributes: Attributes = {};
-  for (const [field, value] of Object.entries(toMetadata(record as unknown as Record<string, unknown>))) {
-    if (field !== 'time') attributes[`hunze.${field}`] = value;
+  for (const [field, value] of Object.entries(pickFields(record, TRACED_FIELDS))) {
+    attributes[`hunze.${field}`] = value;
   }
   attributes['http.request.method'] = record.method;
   attributes['http.route'] = record.endpoint;
@@ -79,7 +79,7 @@ function spanAttributes(record: RequestMetadata): Attributes {
 }
 
 /** What the previous pipeline sent: an SDK span per record, the old allowlist sanitising, JsonTraceSerializer. */
-function sdkDocument(input: RequestMetadata[]): string {
+function sdkDocument(input: RequestRecord[]): string {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const tracer = provider.getTracer('hunze');
@@ -165,7 +165,7 @@ describe('OtlpSpanEncoder', () => {
       messages: [{ role: 'user', content: 'SECRET' }],
       headers: { authorization: 'SECRET' },
       model: { nested: 'SECRET' },
-    } as unknown as RequestMetadata;
+    } as unknown as RequestRecord;
     const text = Buffer.from(encoder.encode([record])).toString('utf8');
     expect(text).not.toContain('SECRET');
     const doc = JSON.parse(text) as {

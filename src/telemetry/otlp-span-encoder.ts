@@ -1,18 +1,19 @@
 // Writes a batch of request spans straight from their metadata records as an OTLP/HTTP JSON document: the
 // bytes the SDK's tracer plus JsonTraceSerializer produced (otlp-span-encoder.spec.ts compares them), without
 // the SDK Span, ReadableSpan and intermediate OTLP objects per span, which cost several times as much as the
-// string. Attributes come only from the allowlist (span-attributes.ts); nothing else of the record is read.
+// string. Attributes come only from the allowlist (the record's traced fields, see span-attributes.ts); nothing
+// else of the record is read.
 import { randomFillSync } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { METADATA_FIELDS, type RequestMetadata } from '../compliance/request-metadata';
-import { SPAN_ATTRIBUTES } from './span-attributes';
+import { TRACED_FIELDS, type RecordFieldName, type RequestRecord } from '../core/request-record';
 
-/** Each field's attribute key, opened as an OTLP KeyValue; in METADATA_FIELDS order, as the SDK pipeline wrote them. */
-const METADATA_KEYS: readonly (readonly [keyof RequestMetadata, string])[] = METADATA_FIELDS.filter((f) =>
-  SPAN_ATTRIBUTES.has(`hunze.${f}`),
-).map((f) => [f, `{"key":${JSON.stringify(`hunze.${f}`)},"value":`]);
+/** Each traced field's attribute key, opened as an OTLP KeyValue; in schema order, as the SDK wrote them. */
+const METADATA_KEYS: readonly (readonly [RecordFieldName, string])[] = TRACED_FIELDS.map((f) => [
+  f,
+  `{"key":${JSON.stringify(`hunze.${f}`)},"value":`,
+]);
 const METHOD_KEY = '{"key":"http.request.method","value":';
 const ROUTE_KEY = '{"key":"http.route","value":';
 const STATUS_KEY = '{"key":"http.response.status_code","value":';
@@ -42,7 +43,7 @@ function unixNanos(epochMillis: number): string {
   return (BigInt(Math.trunc(seconds)) * NANOS_PER_SECOND + BigInt(Math.trunc(nanos))).toString();
 }
 
-function attributes(record: RequestMetadata): string {
+function attributes(record: RequestRecord): string {
   const source = record as unknown as Record<string, unknown>;
   let out = '';
   for (const [field, open] of METADATA_KEYS) {
@@ -59,7 +60,7 @@ function attributes(record: RequestMetadata): string {
 }
 
 /** One root SERVER span from request start to response end, with fresh random ids. */
-function span(record: RequestMetadata, ids: Buffer, offset: number): string {
+function span(record: RequestRecord, ids: Buffer, offset: number): string {
   let traceId = ids.toString('hex', offset, offset + 16);
   let spanId = ids.toString('hex', offset + 16, offset + ID_BYTES);
   // An all-zero id is invalid; the SDK's generator sets the last bit in that case too.
@@ -94,12 +95,12 @@ export class OtlpSpanEncoder {
   }
 
   /** The ExportTraceServiceRequest for these records, UTF-8 encoded. */
-  encode(records: readonly RequestMetadata[]): Uint8Array {
+  encode(records: readonly RequestRecord[]): Uint8Array {
     return this.document([this.spans(records)]);
   }
 
   /** These records' spans, comma-separated: a slice of a document, so a batch can be encoded over several ticks. */
-  spans(records: readonly RequestMetadata[]): string {
+  spans(records: readonly RequestRecord[]): string {
     const ids = randomFillSync(Buffer.allocUnsafe(records.length * ID_BYTES));
     let out = '';
     for (let i = 0; i < records.length; i++)

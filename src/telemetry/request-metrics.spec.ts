@@ -2,7 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { metricAttributes } from './span-attributes';
 import { LATENCY_BUCKETS, RequestMetrics } from './request-metrics';
 
@@ -43,7 +43,7 @@ function sdkPipeline() {
     description: 'Time from request to the first streamed token.',
     advice: { explicitBucketBoundaries: [...LATENCY_BUCKETS] },
   });
-  const record = (r: RequestMetadata) => {
+  const record = (r: RequestRecord) => {
     const labels: Attributes = metricAttributes(r);
     requests.add(1, labels);
     duration.record(r.latencyMs / 1000, labels);
@@ -58,11 +58,11 @@ function ourPipeline() {
   const metrics = new RequestMetrics(resource);
   const reader = new TestReader([metrics]);
   new MeterProvider({ resource, readers: [reader] });
-  return { reader, record: (r: RequestMetadata) => metrics.record(r), metrics };
+  return { reader, record: (r: RequestRecord) => metrics.record(r), metrics };
 }
 
 const base = { time: '2026-11-24T10:00:00.000Z', method: 'POST', endpoint: '/v1/chat/completions' };
-const records: RequestMetadata[] = [
+const records: RequestRecord[] = [
   {
     ...base,
     requestId: 'a',

@@ -16,7 +16,7 @@ import {
   type MetricDescriptor,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { metricAttributes } from './span-attributes';
 
 /** Seconds-based buckets for request latency and time to first token (LLM answers take seconds). */
@@ -106,7 +106,7 @@ function observe(buckets: Buckets | undefined, value: number): Buckets | undefin
   return buckets;
 }
 
-function sameLabels(s: Series, r: RequestMetadata): boolean {
+function sameLabels(s: Series, r: RequestRecord): boolean {
   return (
     s.route === r.endpoint &&
     s.status === r.status &&
@@ -126,7 +126,7 @@ export class RequestMetrics implements MetricProducer {
   /** The resource is only there to fill the type: MetricReader keeps the SDK's own resource. */
   constructor(private readonly resource: Resource) {}
 
-  record(r: RequestMetadata): void {
+  record(r: RequestRecord): void {
     const s = this.seriesOf(r);
     s.requests += 1;
     s.duration = observe(s.duration, r.latencyMs / 1000);
@@ -144,7 +144,7 @@ export class RequestMetrics implements MetricProducer {
     }
   }
 
-  private seriesOf(r: RequestMetadata): Series {
+  private seriesOf(r: RequestRecord): Series {
     // Cheap key: the six label values joined (empty = absent, as metricAttributes drops falsy values).
     const key =
       `${r.endpoint}\u0000${r.status}\u0000${r.model ?? ''}\u0000` +
@@ -165,7 +165,7 @@ export class RequestMetrics implements MetricProducer {
     return s;
   }
 
-  private admit(key: string, r: RequestMetadata): Series {
+  private admit(key: string, r: RequestRecord): Series {
     if (this.touched >= CARDINALITY_LIMIT - 1) return this.overflow();
     const s = newSeries(r, metricAttributes(r), this.epoch);
     this.series.set(key, s);
@@ -254,7 +254,7 @@ function tokenPoint(
   };
 }
 
-function newSeries(r: RequestMetadata | undefined, attributes: Attributes, epoch: number): Series {
+function newSeries(r: RequestRecord | undefined, attributes: Attributes, epoch: number): Series {
   return {
     route: r?.endpoint,
     status: r?.status,

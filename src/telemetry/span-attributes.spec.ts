@@ -1,5 +1,5 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { OtlpSpanEncoder } from './otlp-span-encoder';
 import { SPAN_ATTRIBUTES } from './span-attributes';
 
@@ -16,7 +16,7 @@ describe('span attribute allowlist', () => {
       prompt: 'SECRET PROMPT',
     };
     const encoder = new OtlpSpanEncoder(resourceFromAttributes({ 'service.name': 'hunze' }));
-    const text = Buffer.from(encoder.encode([record as RequestMetadata])).toString('utf8');
+    const text = Buffer.from(encoder.encode([record as RequestRecord])).toString('utf8');
     const doc = JSON.parse(text) as {
       resourceSpans: { scopeSpans: { spans: { attributes: { key: string; value: unknown }[] }[] }[] }[];
     };

@@ -1,17 +1,17 @@
-// The attribute allowlist for spans and OTLP metrics: the request metadata record's fields under `hunze.`,
-// plus the three standard HTTP keys. The span encoder (otlp-span-encoder.ts) writes only these keys.
+// The attribute allowlist for spans and OTLP metrics: the request record's traced fields (src/core) under
+// `hunze.`, plus the three standard HTTP keys. The span encoder (otlp-span-encoder.ts) writes only these.
 import type { Attributes } from '@opentelemetry/api';
-import { METADATA_FIELDS, type RequestMetadata } from '../compliance/request-metadata';
+import { TRACED_FIELDS, type RequestRecord } from '../core/request-record';
 
 export const SPAN_ATTRIBUTES: ReadonlySet<string> = new Set([
-  ...METADATA_FIELDS.filter((f) => f !== 'time').map((f) => `hunze.${f}`),
+  ...TRACED_FIELDS.map((f) => `hunze.${f}`),
   'http.request.method',
   'http.route',
   'http.response.status_code',
 ]);
 
 /** Low-cardinality metric labels: which model, upstream, endpoint and outcome (never key ids or request ids). */
-export function metricAttributes(record: RequestMetadata): Attributes {
+export function metricAttributes(record: RequestRecord): Attributes {
   const attributes: Attributes = {
     'http.route': record.endpoint,
     'http.response.status_code': record.status,

@@ -1,5 +1,5 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import { AppLogger } from './logger';
 import { OtlpSpanEncoder } from './otlp-span-encoder';
 import { SpanQueue, type SpanQueueOptions } from './span-queue';
@@ -7,7 +7,7 @@ import { SpanQueue, type SpanQueueOptions } from './span-queue';
 const encoder = new OtlpSpanEncoder(resourceFromAttributes({ 'service.name': 'hunze' }));
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function record(i: number): RequestMetadata {
+function record(i: number): RequestRecord {
   return {
     time: '2026-11-24T10:00:00.000Z',
     requestId: `req_${i}`,
@@ -86,7 +86,7 @@ describe('SpanQueue', () => {
     setImmediate(count);
     const turnsAtSlice: number[] = [];
     const slicing = new (class extends OtlpSpanEncoder {
-      override spans(records: readonly RequestMetadata[]): string {
+      override spans(records: readonly RequestRecord[]): string {
         turnsAtSlice.push(turns);
         return super.spans(records);
       }

@@ -6,7 +6,7 @@
 // out on a later tick, never inside recordRequest. Encoding is the only synchronous step of an export: a batch
 // is encoded a slice of spans per tick, so no export holds the event loop for more than ~0.2 ms.
 import { setImmediate as nextTick } from 'node:timers/promises';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestRecord } from '../core/request-record';
 import type { AppLogger } from './logger';
 import type { OtlpSender } from './otlp-exporters';
 import type { OtlpSpanEncoder } from './otlp-span-encoder';
@@ -26,7 +26,7 @@ const ENCODE_SLICE = 32;
 export class SpanQueue {
   private readonly maxQueueSize: number;
   private readonly batchSize: number;
-  private queue: RequestMetadata[] = [];
+  private queue: RequestRecord[] = [];
   private dropped = 0;
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Immediate | undefined;
@@ -50,7 +50,7 @@ export class SpanQueue {
     return this.queue.length;
   }
 
-  add(record: RequestMetadata): void {
+  add(record: RequestRecord): void {
     if (this.closed) return;
     if (this.queue.length >= this.maxQueueSize) {
       this.dropped += 1;
@@ -115,7 +115,7 @@ export class SpanQueue {
   }
 
   private async exportBatch(): Promise<void> {
-    let records: RequestMetadata[];
+    let records: RequestRecord[];
     if (this.queue.length <= this.batchSize) {
       records = this.queue;
       this.queue = [];

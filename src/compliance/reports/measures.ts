@@ -5,7 +5,7 @@
 // (those on media, stores and the inference servers' egress are in measures-outbound.ts).
 import { describeBreak, AUDIT_ACTIONS } from '../audit-chain';
 import type { UpstreamConfig } from '../../config/config.schema';
-import { METADATA_FIELDS } from '../request-metadata';
+import { RECORD_FIELD_NAMES } from '../../core/request-record';
 import { expandRegions, normaliseCountry } from '../regions';
 import { byText, formatSite } from './processing';
 import { backendEgress, databaseLocation, mediaUrls, redisLocation } from './measures-outbound';
@@ -176,7 +176,7 @@ const telemetryExport: Check = (e) => {
 
 const metadataOnly: Check = () => ({
   status: 'by_design',
-  evidence: [`Per-request fields that can be logged, traced or stored: ${METADATA_FIELDS.join(', ')}`],
+  evidence: [`Per-request fields that can be logged, traced or stored: ${RECORD_FIELD_NAMES.join(', ')}`],
 });
 
 const auditLog: Check = (e) => {

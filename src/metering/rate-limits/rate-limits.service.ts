@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Principal } from '../../auth/principal';
-import type { RequestMetadata } from '../../compliance/request-metadata';
+import type { RequestRecord } from '../../core/request-record';
 import { storeGuard } from '../../compliance/store-guard';
 import { HunzeConfig } from '../../config/hunze-config';
 import { AppLogger } from '../../telemetry/logger';
@@ -125,7 +125,7 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /** Called once per finished request with the upstream's token counts; never blocks and never throws. */
-  consume(record: RequestMetadata): void {
+  consume(record: RequestRecord): void {
     const tokens = record.totalTokens;
     if (!record.keyId || !tokens || tokens <= 0) return;
     const now = Date.now();
