@@ -44,7 +44,7 @@ const row = {
   monthlyTokens: null,
   expiresAt: null,
   revokedAt: null,
-} as ApiKeyEntity;
+} as unknown as ApiKeyEntity;
 
 const caches: KeyCache[] = [];
 afterEach(async () => Promise.all(caches.splice(0).map((c) => c.beforeApplicationShutdown())));
@@ -60,7 +60,9 @@ async function app(): Promise<INestApplication> {
   await cache.onApplicationBootstrap();
   const config = { file: { auth: {} } } as unknown as HunzeConfig;
   const authenticator = new KeyAuthenticator(cache, config, { value: undefined });
-  const controllers = [ChatController, GeminiController, null].map((metatype, i) => [`c${i}`, { metatype }]);
+  const controllers = [ChatController, GeminiController, null].map(
+    (metatype, i) => [`c${i}`, { metatype }] as const,
+  );
   const modules = new Map([['m', { controllers: new Map(controllers) }]]);
   const provided = new Map<unknown, unknown>([
     [Reflector, new Reflector()],
@@ -100,7 +102,12 @@ describe('early authentication', () => {
 
   it('answers invalid_api_key before the body for a keyed route without a valid key', async () => {
     const chat = routeConfig(ChatController.prototype, 'chat');
-    for (const headers of [{}, { authorization: 'Bearer hz-wrong' }, { 'x-goog-api-key': 'hz-k1' }]) {
+    const presented: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer hz-wrong' },
+      { 'x-goog-api-key': 'hz-k1' },
+    ];
+    for (const headers of presented) {
       const req = request(chat, headers);
       expect(await check(req)).toMatchObject({ code: 'invalid_api_key' });
       expect(req.principal).toBeUndefined();

@@ -50,7 +50,7 @@ const upstreamConfig = (id: string, origin: string, overrides: Partial<UpstreamC
   );
 
 const model = (...upstreams: string[]) =>
-  ({ id: 'm', upstreams: upstreams.map((id) => ({ id })) }) as ResolvedModel;
+  ({ id: 'm', upstreams: upstreams.map((id) => ({ id })) }) as unknown as ResolvedModel;
 
 const fakes: Fake[] = [];
 const sets: UpstreamPools[] = [];
