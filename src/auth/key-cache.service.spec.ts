@@ -263,4 +263,14 @@ describe('KeyCache while trusted', () => {
     await expect(cache.authenticateDigest('hash-unknown')).resolves.toBeUndefined();
     expect(lines.join('')).toContain('"evt":"key_lookup_failed"');
   });
+
+  it('makes one database lookup for concurrent requests presenting one unknown key', async () => {
+    const { cache, rows, reads, holdLookups, releaseLookups } = await started();
+    rows.set('new', row('new')); // created on another replica; its change has not arrived
+    holdLookups();
+    const answers = Promise.all([1, 2, 3].map(async () => cache.authenticateDigest('hash-new')));
+    releaseLookups();
+    expect((await answers).map((a) => a?.keyId)).toEqual(['new', 'new', 'new']);
+    expect(reads.byHash).toBe(1);
+  });
 });
