@@ -20,7 +20,7 @@ class SwitchableBus extends KeyChangeBus {
   async close(): Promise<void> {}
 }
 
-const row = (id: string, revoked = false): ApiKeyEntity =>
+const row = (id: string, revoked = false, extra: Partial<ApiKeyEntity> = {}): ApiKeyEntity =>
   ({
     id,
     keyHash: `hash-${id}`,
@@ -32,6 +32,7 @@ const row = (id: string, revoked = false): ApiKeyEntity =>
     monthlyTokens: null,
     expiresAt: null,
     revokedAt: revoked ? new Date() : null,
+    ...extra,
   }) as ApiKeyEntity;
 
 function setup() {
@@ -40,6 +41,7 @@ function setup() {
   const reads = { byHash: 0 };
   const held: (() => void)[] = [];
   let holdFindAll = false;
+  let holdFindByHash = false;
   const keys = {
     findAll: async () => {
       if (holdFindAll) await new Promise<void>((resolve) => held.push(resolve));
@@ -49,6 +51,7 @@ function setup() {
     findById: async (id: string) => rows.get(id) ?? null,
     findByHash: async (hash: string) => {
       reads.byHash++;
+      if (holdFindByHash) await new Promise<void>((resolve) => held.push(resolve));
       if (down) throw new Error('database down');
       return [...rows.values()].find((r) => r.keyHash === hash) ?? null;
     },
@@ -67,6 +70,11 @@ function setup() {
     holdReloads: () => (holdFindAll = true),
     releaseReload: () => {
       holdFindAll = false;
+      held.splice(0).forEach((release) => release());
+    },
+    holdLookups: () => (holdFindByHash = true),
+    releaseLookups: () => {
+      holdFindByHash = false;
       held.splice(0).forEach((release) => release());
     },
   };
@@ -144,5 +152,125 @@ describe('KeyCache trust', () => {
     releaseReload();
     await settle();
     expect(cache.trusted).toBe(false);
+  });
+});
+
+describe('KeyCache while trusted', () => {
+  const caches: KeyCache[] = [];
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await Promise.all(caches.splice(0).map((cache) => cache.beforeApplicationShutdown()));
+  });
+
+  async function started() {
+    const s = setup();
+    caches.push(s.cache);
+    await s.cache.onApplicationBootstrap();
+    return s;
+  }
+
+  /** Date.now() as the test sets it; the cache reads the time only through it. */
+  function clock(start: number) {
+    let now = start;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    return { advance: (ms: number) => (now += ms) };
+  }
+
+  it('refuses a key from the moment it expires', async () => {
+    const t0 = Date.UTC(2030, 0, 1);
+    const { cache, rows, bus } = await started();
+    const time = clock(t0);
+    rows.set('soon', row('soon', false, { expiresAt: new Date(t0 + 60_000) }));
+    await bus.publish('soon');
+    expect(cache.authenticateDigest('hash-soon')).toMatchObject({ keyId: 'soon' });
+    time.advance(59_999);
+    expect(cache.authenticateDigest('hash-soon')).toMatchObject({ keyId: 'soon' });
+    time.advance(1);
+    expect(cache.authenticateDigest('hash-soon')).toBeUndefined();
+  });
+
+  it('refuses a key on this replica as soon as its revocation is published on the bus', async () => {
+    const { cache, rows, bus, reads } = await started();
+    expect(cache.authenticateDigest('hash-k')).toMatchObject({ keyId: 'k' });
+    rows.set('k', row('k', true));
+    expect(cache.authenticateDigest('hash-k')).toMatchObject({ keyId: 'k' }); // not heard of yet
+    await bus.publish('k');
+    expect(cache.authenticateDigest('hash-k')).toBeUndefined();
+    expect(reads.byHash).toBe(0); // answered from the cache, not the database
+  });
+
+  it('keeps a revocation when a full reload that read the key before it finishes afterwards', async () => {
+    const { cache, rows, bus, holdReloads, releaseReload } = await started();
+    holdReloads();
+    bus.set(true); // a full reload begins and is held before it reads
+    await settle();
+    const stale = [...rows.values()];
+    rows.set('k', row('k', true));
+    await bus.publish('k');
+    stale.forEach((r) => rows.set(r.id, r)); // the held reload will now read the key as not revoked
+    releaseReload();
+    await settle();
+    await settle();
+    expect(cache.authenticateDigest('hash-k')).toBeUndefined();
+  });
+
+  it('forgets the old hash of a key whose hash changed', async () => {
+    const { cache, rows, bus } = await started();
+    rows.set('k', row('k', false, { keyHash: 'hash-k-rotated' }));
+    await bus.publish('k');
+    expect(cache.authenticateDigest('hash-k-rotated')).toMatchObject({ keyId: 'k' });
+    await expect(cache.authenticateDigest('hash-k')).resolves.toBeUndefined();
+  });
+
+  it('looks an unknown key up in the database at most once a second', async () => {
+    const { cache, reads } = await started();
+    const time = clock(Date.UTC(2030, 0, 1));
+    await expect(cache.authenticateDigest('hash-guess')).resolves.toBeUndefined();
+    await expect(cache.authenticateDigest('hash-guess')).resolves.toBeUndefined();
+    time.advance(999);
+    await expect(cache.authenticateDigest('hash-guess')).resolves.toBeUndefined();
+    expect(reads.byHash).toBe(1);
+    await expect(cache.authenticateDigest('hash-other-guess')).resolves.toBeUndefined();
+    expect(reads.byHash).toBe(2); // per hash
+    time.advance(1);
+    await expect(cache.authenticateDigest('hash-guess')).resolves.toBeUndefined();
+    expect(reads.byHash).toBe(3);
+  });
+
+  it('finds a key created elsewhere before its change arrives, and stops treating it as unknown', async () => {
+    const { cache, rows, reads } = await started();
+    const time = clock(Date.UTC(2030, 0, 1));
+    await expect(cache.authenticateDigest('hash-new')).resolves.toBeUndefined(); // not created yet
+    rows.set('new', row('new'));
+    time.advance(1_000);
+    await expect(cache.authenticateDigest('hash-new')).resolves.toMatchObject({ keyId: 'new' });
+    expect(cache.authenticateDigest('hash-new')).toMatchObject({ keyId: 'new' }); // cached now
+    expect(reads.byHash).toBe(2);
+  });
+
+  it('finds a key at once when its creation is published within the second it was unknown', async () => {
+    const { cache, rows, bus } = await started();
+    clock(Date.UTC(2030, 0, 1)); // time stands still: the miss would be remembered
+    await expect(cache.authenticateDigest('hash-new')).resolves.toBeUndefined();
+    rows.set('new', row('new'));
+    await bus.publish('new');
+    expect(cache.authenticateDigest('hash-new')).toMatchObject({ keyId: 'new' });
+  });
+
+  it('refuses an unknown key when the database cannot answer, and logs it', async () => {
+    const { cache, lines, databaseDown } = await started();
+    databaseDown(true);
+    await expect(cache.authenticateDigest('hash-unknown')).resolves.toBeUndefined();
+    expect(lines.join('')).toContain('"evt":"key_lookup_failed"');
+  });
+
+  it('makes one database lookup for concurrent requests presenting one unknown key', async () => {
+    const { cache, rows, reads, holdLookups, releaseLookups } = await started();
+    rows.set('new', row('new')); // created on another replica; its change has not arrived
+    holdLookups();
+    const answers = Promise.all([1, 2, 3].map(async () => cache.authenticateDigest('hash-new')));
+    releaseLookups();
+    expect((await answers).map((a) => a?.keyId)).toEqual(['new', 'new', 'new']);
+    expect(reads.byHash).toBe(1);
   });
 });

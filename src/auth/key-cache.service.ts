@@ -44,6 +44,8 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
   private feedGeneration = 0;
   /** Database checks in flight while untrusted, one per key digest however many requests present it. */
   private readonly verifying = new Map<string, Promise<Principal | undefined>>();
+  /** Database lookups in flight for keys not in the cache (while trusted), one per key digest. */
+  private readonly lookingUp = new Map<string, Promise<CachedKey | undefined>>();
   private verifiedCount = 0;
 
   constructor(
@@ -126,7 +128,17 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
     }
   }
 
-  private async lookupMiss(hash: string): Promise<CachedKey | undefined> {
+  /** One database lookup per unknown digest at a time, however many requests present it meanwhile. */
+  private lookupMiss(hash: string): Promise<CachedKey | undefined> {
+    let pending = this.lookingUp.get(hash);
+    if (!pending) {
+      pending = this.readMiss(hash).finally(() => this.lookingUp.delete(hash));
+      this.lookingUp.set(hash, pending);
+    }
+    return pending;
+  }
+
+  private async readMiss(hash: string): Promise<CachedKey | undefined> {
     const now = Date.now();
     const missedAt = this.misses.get(hash);
     if (missedAt !== undefined && now - missedAt < NEGATIVE_TTL_MS) return undefined;
