@@ -5,8 +5,8 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
 import { AccountEntity } from '../auth/entities/account.entity';
 import { ApiKeyEntity } from '../auth/entities/api-key.entity';
-import { AuditEventEntity } from '../compliance/audit-event.entity';
-import { loopbackGuard, type StoreGuard } from '../compliance/store-guard';
+import { AuditEventEntity } from '../audit/audit-event.entity';
+import { loopbackGuard, type StoreGuard } from '../residency/store-guard';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AccountsAndKeys1732000000000 } from './migrations/1732000000000-accounts-and-keys';
 import { AuditEvents1732100000000 } from './migrations/1732100000000-audit-events';
@@ -14,7 +14,7 @@ import { UsageRecords1732200000000 } from './migrations/1732200000000-usage-reco
 import { AccountLimits1732300000000 } from './migrations/1732300000000-account-limits';
 import { UsageRecordEntity } from '../metering/usage-record.entity';
 import { makePrivateDir } from './data-dir';
-import { residencyPgStream } from './residency-pg-socket';
+import { residencyPgStream } from '../residency/residency-pg-socket';
 
 export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity, UsageRecordEntity];
 export const MIGRATIONS = [

@@ -1,6 +1,6 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { storeGuard } from '../compliance/store-guard';
+import { storeGuard } from '../residency/store-guard';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { prepareDataDir, tightenTree } from './data-dir';

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Roles } from '../auth/roles.decorator';
+import { Roles } from '../core/roles.decorator';
 import type { AudioTask } from './dto/transcription-form';
 import { TranscriptionService } from './transcription.service';
 

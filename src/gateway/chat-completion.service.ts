@@ -4,7 +4,7 @@
 // fetched and inlined first (media/remote-media.service.ts), once the model is known.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { elapsedMs } from '../common/request-context';
+import { elapsedMs } from '../core/request-context';
 import type { ResolvedModel } from '../models/model-registry.service';
 import type { RoutingDecision } from './auto-router.service';
 import type { ChatCompletionDto } from './dto/chat-completion.dto';
@@ -13,7 +13,7 @@ import { RemoteMedia } from './media/remote-media.service';
 import { noteUsage, Relay } from './relay.service';
 import { ResponseCache } from './response-cache.service';
 import { RoutingAnnotateTransform } from './routing-annotate.transform';
-import type { Usage } from './sse-relay.transform';
+import type { Usage } from '../upstream/sse-relay.transform';
 
 const CHAT_PATH = '/chat/completions';
 

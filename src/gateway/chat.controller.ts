@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Roles } from '../auth/roles.decorator';
-import { BodyValidationPipe } from '../common/validation.pipe';
+import { Roles } from '../core/roles.decorator';
+import { BodyValidationPipe } from '../core/validation.pipe';
 import { ModelRegistry } from '../models/model-registry.service';
 import { AUTO_MODEL, AutoRouter } from './auto-router.service';
 import { ChatCompletionService } from './chat-completion.service';

@@ -3,7 +3,7 @@
 // input order with usage summed. One failed batch fails the request with that batch's catalogue error.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { mapInOrder } from '../common/map-in-order';
+import { mapInOrder } from '../core/map-in-order';
 import type { ResolvedModel } from '../models/model-registry.service';
 import {
   TeiEmbeddingsAdapter,

@@ -4,7 +4,7 @@
 // GET /v1/images/files/{id} that only the creating key's account can fetch.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../core/principal';
 import type { ResolvedModel } from '../models/model-registry.service';
 import { fluxRequestBody, imageContentType, readFluxAnswer } from './adapters/flux-images.adapter';
 import type { CreateImageDto } from './dto/create-image.dto';

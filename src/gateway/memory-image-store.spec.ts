@@ -1,4 +1,4 @@
-import type { Clock } from '../common/clock';
+import type { Clock } from '../core/clock';
 import type { HunzeConfig } from '../config/hunze-config';
 import { MemoryImageStore } from './memory-image-store';
 

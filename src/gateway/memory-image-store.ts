@@ -4,7 +4,7 @@
 // Memory is bounded: past MAX_STORE_BYTES the oldest images go first. A replica restart forgets them all,
 // which is the promise (images are not stored), not a loss.
 import type { OnModuleDestroy } from '@nestjs/common';
-import type { Clock } from '../common/clock';
+import type { Clock } from '../core/clock';
 import type { HunzeConfig } from '../config/hunze-config';
 import { ImageStore, newImageId, type StoredImage } from './image-store';
 

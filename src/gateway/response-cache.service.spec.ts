@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../core/principal';
 import { MetricsService } from '../metering/metrics.service';
 import type { ResolvedModel } from '../models/model-registry.service';
 import { canonicalJson, isDeterministic, ResponseCache } from './response-cache.service';

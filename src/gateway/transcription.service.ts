@@ -3,7 +3,7 @@
 // streamed body cannot be replayed), and WhisperX's result is rendered in the client's response_format.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../common/errors';
+import { ApiError } from '../core/errors';
 import { HunzeConfig } from '../config/hunze-config';
 import { ModelRegistry } from '../models/model-registry.service';
 import { readWhisperx, renderTranscript, type Rendered } from './adapters/whisperx-transcription.adapter';

@@ -1,4 +1,4 @@
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { AppLogger } from '../telemetry/logger';
 import { MeteringService } from './metering.service';
 import type { MetricsService } from './metrics.service';

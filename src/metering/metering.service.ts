@@ -2,7 +2,7 @@
 // Prometheus metrics, the rate limiter's token windows and the usage_records writer. It never blocks the
 // caller and nothing it calls touches the database on this path (the writer only enqueues).
 import { Inject, Injectable } from '@nestjs/common';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';
 import { RateLimits } from './rate-limits/rate-limits.service';

@@ -1,6 +1,6 @@
 // MetricsService on its own: one metadata record becomes the request, error, token, duration and TTFT
 // series; label values come only from config; an open stream is closed once however often it is closed.
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import type { HunzeConfig } from '../config/hunze-config';
 import { MetricsService } from './metrics.service';
 

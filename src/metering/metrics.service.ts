@@ -4,7 +4,7 @@
 // Other parts register their own gauges on `registry` (spool, writer, rate limits).
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { HunzeConfig } from '../config/hunze-config';
 
 /** Whole requests: an LLM answer takes from milliseconds (cache, embeddings) to minutes (long generations). */

@@ -2,7 +2,7 @@
 // batch of them. Rows are built from the metadata record only and clamped to the column types, so no row can
 // make a batch fail (a failing batch would otherwise be spooled and replayed forever).
 import { randomUUID } from 'node:crypto';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 
 export interface UsageRow {
   id: string;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';

@@ -16,7 +16,7 @@ import {
 } from '@nestjs/common';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';

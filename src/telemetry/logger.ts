@@ -1,7 +1,7 @@
 // The appliance's only logger: pino to stdout, fed metadata records and fixed event names only.
 // Nothing here accepts free text from a request; error logs carry class names and codes, not messages.
 import pino from 'pino';
-import { toMetadata, type RequestMetadata } from '../compliance/request-metadata';
+import { toMetadata, type RequestMetadata } from '../core/request-metadata';
 
 export type EventFields = Readonly<Record<string, string | number | boolean | undefined>>;
 

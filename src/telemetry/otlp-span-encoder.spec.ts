@@ -7,7 +7,7 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
-import { toMetadata, type RequestMetadata } from '../compliance/request-metadata';
+import { toMetadata, type RequestMetadata } from '../core/request-metadata';
 import { OtlpSpanEncoder } from './otlp-span-encoder';
 import { SPAN_ATTRIBUTES } from './span-attributes';
 

@@ -6,7 +6,7 @@ import { randomFillSync } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { METADATA_FIELDS, type RequestMetadata } from '../compliance/request-metadata';
+import { METADATA_FIELDS, type RequestMetadata } from '../core/request-metadata';
 import { SPAN_ATTRIBUTES } from './span-attributes';
 
 /** Each field's attribute key, opened as an OTLP KeyValue; in METADATA_FIELDS order, as the SDK pipeline wrote them. */

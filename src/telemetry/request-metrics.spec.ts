@@ -2,7 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { metricAttributes } from './span-attributes';
 import { LATENCY_BUCKETS, RequestMetrics } from './request-metrics';
 

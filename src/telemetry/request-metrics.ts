@@ -16,7 +16,7 @@ import {
   type MetricDescriptor,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { metricAttributes } from './span-attributes';
 
 /** Seconds-based buckets for request latency and time to first token (LLM answers take seconds). */

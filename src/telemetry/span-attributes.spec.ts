@@ -1,5 +1,5 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { OtlpSpanEncoder } from './otlp-span-encoder';
 import { SPAN_ATTRIBUTES } from './span-attributes';
 

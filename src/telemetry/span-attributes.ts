@@ -1,7 +1,7 @@
 // The attribute allowlist for spans and OTLP metrics: the request metadata record's fields under `hunze.`,
 // plus the three standard HTTP keys. The span encoder (otlp-span-encoder.ts) writes only these keys.
 import type { Attributes } from '@opentelemetry/api';
-import { METADATA_FIELDS, type RequestMetadata } from '../compliance/request-metadata';
+import { METADATA_FIELDS, type RequestMetadata } from '../core/request-metadata';
 
 export const SPAN_ATTRIBUTES: ReadonlySet<string> = new Set([
   ...METADATA_FIELDS.filter((f) => f !== 'time').map((f) => `hunze.${f}`),

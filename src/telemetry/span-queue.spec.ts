@@ -1,5 +1,5 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { AppLogger } from './logger';
 import { OtlpSpanEncoder } from './otlp-span-encoder';
 import { SpanQueue, type SpanQueueOptions } from './span-queue';

@@ -6,7 +6,7 @@
 // out on a later tick, never inside recordRequest. Encoding is the only synchronous step of an export: a batch
 // is encoded a slice of spans per tick, so no export holds the event loop for more than ~0.2 ms.
 import { setImmediate as nextTick } from 'node:timers/promises';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import type { AppLogger } from './logger';
 import type { OtlpSender } from './otlp-exporters';
 import type { OtlpSpanEncoder } from './otlp-span-encoder';

@@ -1,5 +1,5 @@
 // OpenTelemetry, metadata only: one span and a few metric points per request, built from the allowlisted
-// metadata record (compliance/request-metadata.ts) at the same point the request log line and the usage row
+// metadata record (core/request-metadata.ts) at the same point the request log line and the usage row
 // are written. No auto-instrumentation is loaded (it would record URLs, headers and SQL statements).
 // Without `telemetry.otlpEndpoint` this is a no-op: no provider, no exporter, nothing kept.
 // recordRequest runs once per request, so it only queues the record for its span (span-queue.ts) and adds it to
@@ -7,7 +7,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import type { RequestMetadata } from '../compliance/request-metadata';
+import type { RequestMetadata } from '../core/request-metadata';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from './logger';
 import { OtlpMetricExporter, OtlpSender, type OtlpHooks } from './otlp-exporters';

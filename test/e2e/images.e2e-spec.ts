@@ -2,7 +2,7 @@
 // b64_json as the backend sent it, `url` served from the gateway's memory to the creating account only and
 // forgotten after retention.imageMinutes (a fake clock, no waiting), bad input, wrong kind, upstream errors.
 import OpenAI from 'openai';
-import { Clock } from '../../src/common/clock';
+import { Clock } from '../../src/core/clock';
 import { ImageStore } from '../../src/gateway/image-store';
 import { MemoryImageStore } from '../../src/gateway/memory-image-store';
 import { FakeFlux, PNG_SIGNATURE, solidPng } from '../fakes/fake-flux';

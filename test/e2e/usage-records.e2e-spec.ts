@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { AuditService } from '../../src/compliance/audit.service';
+import { AuditService } from '../../src/audit/audit.service';
 import { createDataSource } from '../../src/database/data-source';
 import { UsageRetention } from '../../src/metering/usage-retention.service';
 import { USAGE_WRITER_LIMITS } from '../../src/metering/usage-writer';

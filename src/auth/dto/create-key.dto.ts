@@ -1,6 +1,6 @@
 import { ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { IsInstant } from '../../common/iso-instant';
-import { IsStorableText } from '../../common/storable-text';
+import { IsInstant } from '../../core/iso-instant';
+import { IsStorableText } from '../../core/storable-text';
 import { ROLES, type Role } from '../entities/api-key.entity';
 
 /** POST /admin/v1/keys and `hunze keys create`. Field names follow OpenAI's snake_case. */

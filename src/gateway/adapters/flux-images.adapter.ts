@@ -1,6 +1,6 @@
 // FLUX image server specifics of /v1/images/generations: the body it is sent (always b64_json, whatever the
 // client wants: `url` answers are served by the gateway itself) and checking its answer.
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import type { ResolvedModel } from '../../models/model-registry.service';
 import type { CreateImageDto } from '../dto/create-image.dto';
 

@@ -2,12 +2,12 @@
 // --max-client-batch-size, read from its GET /info once per upstream), the body TEI is sent, and checking
 // its answer. TEI 1.9 speaks OpenAI's request and response shapes, so the body is the client's own.
 import { Inject, Injectable } from '@nestjs/common';
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import type { ResolvedModel } from '../../models/model-registry.service';
 import type { EncodingFormat } from '../dto/create-embedding.dto';
 import type { EmbeddingInput } from '../dto/embedding-input';
-import { UpstreamPools } from '../upstream-pools.service';
-import type { UpstreamTarget } from '../upstream-target';
+import { UpstreamPools } from '../../upstream/upstream-pools.service';
+import type { UpstreamTarget } from '../../upstream/upstream-target';
 
 /** TEI's default --max-client-batch-size, assumed while an upstream's /info cannot be read. */
 export const DEFAULT_MAX_CLIENT_BATCH_SIZE = 32;

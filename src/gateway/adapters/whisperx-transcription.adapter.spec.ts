@@ -1,4 +1,4 @@
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import { readWhisperx, renderTranscript } from './whisperx-transcription.adapter';
 
 const segments = [

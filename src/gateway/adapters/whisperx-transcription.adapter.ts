@@ -1,7 +1,7 @@
 // WhisperX server specifics of /v1/audio/*: its raw result (verbose_json, which the gateway always asks for)
 // is checked and flattened (after alignment + diarization `segments` is nested as
 // {"segments":[...],"word_segments":[...]}), then rendered in the client's OpenAI response_format.
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import type { Granularity, TranscriptionFormat } from '../dto/transcription-form';
 
 export interface Word {

@@ -19,7 +19,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import type { ConstraintContext } from '../../common/validation.pipe';
+import type { ConstraintContext } from '../../core/validation.pipe';
 import {
   IsMetadata,
   logitBiasSchema,

@@ -1,4 +1,4 @@
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import { embeddingInputs } from './embedding-input';
 
 function problem(input: unknown): { param: string | null; message: string } {

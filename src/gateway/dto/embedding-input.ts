@@ -1,7 +1,7 @@
 // The embeddings `input` in OpenAI's four shapes (a string, strings, token ids, lists of token ids), which
 // TEI 1.9 also accepts (its `InputType` is text or u32 ids). Turned into the list of separate inputs the
 // gateway splits into batches; a problem is a 400 naming the item's path, never its content.
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 
 export const MAX_EMBEDDING_INPUTS = 2048;
 const MAX_TOKEN_ID = 0xffffffff; // TEI parses ids as u32

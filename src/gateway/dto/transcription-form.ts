@@ -1,7 +1,7 @@
 // The multipart fields of POST /v1/audio/transcriptions and /v1/audio/diarize, checked one by one as they
 // arrive (the body is streamed, so there is no whole object to validate). A bad field is a 400 naming the
 // field; values and unknown field names are never quoted. Unknown fields are dropped, not forwarded.
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 
 export const AUDIO_EXTENSIONS = ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'ogg', 'wav', 'webm'] as const;
 export const TRANSCRIPTION_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;

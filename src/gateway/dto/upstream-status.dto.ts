@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../../config/config.schema';
-import type { UpstreamTarget } from '../upstream-target';
+import type { UpstreamTarget } from '../../upstream/upstream-target';
 
 /**
  * One upstream as `GET /admin/v1/upstreams` lists it: where it is and who runs it (from the configuration),

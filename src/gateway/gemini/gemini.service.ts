@@ -2,7 +2,7 @@
 // the one relay (non-stream answers through the response cache), translate the answer back.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import { ModelRegistry } from '../../models/model-registry.service';
 import { ChatCompletionService } from '../chat-completion.service';
 import { RemoteMedia } from '../media/remote-media.service';

@@ -9,9 +9,9 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Principal } from '../../auth/principal';
-import type { RequestMetadata } from '../../compliance/request-metadata';
-import { storeGuard } from '../../compliance/store-guard';
+import type { Principal } from '../../core/principal';
+import type { RequestMetadata } from '../../core/request-metadata';
+import { storeGuard } from '../../residency/store-guard';
 import { HunzeConfig } from '../../config/hunze-config';
 import { AppLogger } from '../../telemetry/logger';
 import { MetricsService } from '../metrics.service';
