@@ -6,21 +6,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors';
 import { ModelRegistry, type ResolvedModel } from '../models/model-registry.service';
+import { AUTO_MODEL, type RoutingDecision } from './routing-decision';
 import { ChatCompletionService } from './chat-completion.service';
 import type { ChatCompletionDto } from './dto/chat-completion.dto';
 import { UpstreamLatency } from './upstream-latency.service';
 import { UpstreamPools } from '../upstream/upstream-pools.service';
 
-export const AUTO_MODEL = 'auto';
 export const PREFERENCES = ['quality', 'speed', 'cost'] as const;
 export type Preference = (typeof PREFERENCES)[number];
-
-/** What the response says about the choice (`_routing`), when the client sent `routing`. */
-export interface RoutingDecision {
-  original_model: typeof AUTO_MODEL;
-  mapped_model: string;
-  reason: string;
-}
 
 export interface Candidate {
   model: ResolvedModel;

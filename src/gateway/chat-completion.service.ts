@@ -6,7 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { elapsedMs } from '../core/request-context';
 import type { ResolvedModel } from '../models/model-registry.service';
-import type { RoutingDecision } from './auto-router.service';
+import type { RoutingDecision } from './routing-decision';
 import type { ChatCompletionDto } from './dto/chat-completion.dto';
 import { generationCall } from './generation-call';
 import { RemoteMedia } from './media/remote-media.service';

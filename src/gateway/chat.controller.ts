@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../core/roles.decorator';
 import { BodyValidationPipe } from '../core/validation.pipe';
 import { ModelRegistry } from '../models/model-registry.service';
-import { AUTO_MODEL, AutoRouter } from './auto-router.service';
+import { AutoRouter } from './auto-router.service';
+import { AUTO_MODEL } from './routing-decision';
 import { ChatCompletionService } from './chat-completion.service';
 import { ChatCompletionDto, chatCompletionSchema } from './dto/chat-completion.dto';
 

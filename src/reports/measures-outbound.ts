@@ -4,7 +4,7 @@
 // what lies on another host is marked as declared, not verified.
 import type { StoreLocationConfig, UpstreamConfig } from '../config/config.schema';
 import { expandRegions, normaliseCountry } from '../core/regions';
-import type { MeasureCheck } from './measures';
+import type { MeasureCheck } from './measure-check';
 import { byText } from './processing';
 import type { ReportEvidence } from './report-evidence';
 import { describeScope, type ServiceLocation } from './service-location';

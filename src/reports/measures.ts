@@ -7,14 +7,12 @@ import { describeBreak, AUDIT_ACTIONS } from '../audit/audit-chain';
 import type { UpstreamConfig } from '../config/config.schema';
 import { METADATA_FIELDS } from '../core/request-metadata';
 import { expandRegions, normaliseCountry } from '../core/regions';
+import type { MeasureCheck, MeasureStatus } from './measure-check';
 import { byText, formatSite } from './processing';
 import { backendEgress, databaseLocation, mediaUrls, redisLocation } from './measures-outbound';
 import { measuresCatalogue, type MeasureEntry } from './report-data';
 import { imagesHeldIn, type ReportEvidence } from './report-evidence';
 import { describeScope, hostScope } from './service-location';
-
-export type MeasureStatus =
-  'in_force' | 'partial' | 'not_in_force' | 'not_configured' | 'not_verifiable' | 'by_design';
 
 export const STATUS_LABELS: Record<MeasureStatus, string> = {
   in_force: 'In force (checked at generation time)',
@@ -24,11 +22,6 @@ export const STATUS_LABELS: Record<MeasureStatus, string> = {
   not_verifiable: 'Not verifiable from the appliance',
   by_design: 'In force by design of this product version',
 };
-
-export interface MeasureCheck {
-  status: MeasureStatus;
-  evidence: string[];
-}
 
 export interface MeasureResult extends MeasureEntry, MeasureCheck {}
 

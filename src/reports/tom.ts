@@ -1,7 +1,8 @@
 // The TOM report (GDPR Art. 32): every measure of the catalogue with the status and evidence read at
 // generation time. Also the source of Annex III of the DPA and of Art. 30(2)(d) in the record of processing.
 import { newDocument } from './document';
-import { evaluateMeasures, STATUS_LABELS, type MeasureResult, type MeasureStatus } from './measures';
+import type { MeasureStatus } from './measure-check';
+import { evaluateMeasures, STATUS_LABELS, type MeasureResult } from './measures';
 import type { ReportEvidence } from './report-evidence';
 import { fields, list, paragraph, table, type ReportDocument, type ReportSection } from './report-model';
 
