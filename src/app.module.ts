@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module';
 import type { HunzeConfig } from './config/hunze-config';
 import { ConsoleModule } from './console/console.module';
 import { DatabaseModule } from './database/database.module';
+import { ENTITIES } from './entities';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MeteringModule } from './metering/metering.module';
@@ -33,7 +34,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(options.config),
         TelemetryModule.forRoot(options.logger),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         AuthModule.forRoot({ http: true, cliToken: options.cliToken }),
         ModelsModule,
         MeteringModule,
@@ -56,7 +57,7 @@ export class CliModule {
       imports: [
         ConfigModule.forRoot(options.config),
         TelemetryModule.forRoot(options.logger),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         AuditModule,
         AuthModule.forRoot({ http: false }),
         ReportsModule,

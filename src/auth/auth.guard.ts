@@ -5,7 +5,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors';
-import type { Role } from './entities/api-key.entity';
+import type { Role } from '../core/roles';
 import { KeyAuthenticator } from './key-authenticator';
 import { KEY_SOURCES_KEY, PUBLIC_KEY, ROLES_KEY, type KeySource } from '../core/roles.decorator';
 

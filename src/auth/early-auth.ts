@@ -8,7 +8,7 @@ import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors';
-import type { EarlyCheck } from '../http/http-setup';
+import type { EarlyCheck } from '../core/http-contracts';
 import { KeyAuthenticator } from './key-authenticator';
 import type { Principal } from '../core/principal';
 import { KEY_SOURCES_KEY, PUBLIC_KEY, type KeySource } from '../core/roles.decorator';

@@ -1,5 +1,5 @@
 import type {} from 'fastify';
-import type { Role } from '../auth/entities/api-key.entity';
+import type { Role } from './roles';
 
 /** Who is calling: what the guard attaches to a request after the key lookup. */
 export interface Principal {

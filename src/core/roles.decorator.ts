@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { Role } from '../auth/entities/api-key.entity';
+import type { Role } from './roles';
 
 export const ROLES_KEY = 'hunze:roles';
 export const PUBLIC_KEY = 'hunze:public';

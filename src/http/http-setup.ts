@@ -11,12 +11,10 @@ import type { AppLogger } from '../telemetry/logger';
 import type { Telemetry } from '../telemetry/telemetry.service';
 import { toApiError } from '../core/error-mapper';
 import { ApiError } from '../core/errors';
+import type { EarlyCheck, ErrorBodyConfig } from '../core/http-contracts';
 import { ObjectKeysBound } from './object-keys-bound';
 import { elapsedMs } from '../core/request-context';
 import { discardUnreadBody, hasBody, watchBodyRead } from './unread-body';
-
-/** A check on the headers alone, before the body is read (authentication); an error is the answer. */
-export type EarlyCheck = (req: FastifyRequest) => ApiError | undefined | Promise<ApiError | undefined>;
 
 export interface HttpDeps {
   log: AppLogger;
@@ -28,14 +26,6 @@ export interface HttpDeps {
   maxObjectKeys: number;
   /** One span per request from the same metadata record (a no-op without telemetry.otlpEndpoint). */
   telemetry?: Telemetry;
-}
-
-/**
- * A route that speaks another API's error format (the Gemini routes) names its body builder in its Fastify
- * route config (`@RouteConfig({ errorBody })`); the catalogue error itself stays the same.
- */
-export interface ErrorBodyConfig {
-  errorBody?: (error: ApiError) => unknown;
 }
 
 export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {

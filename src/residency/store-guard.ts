@@ -8,7 +8,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { HunzeConfigFile } from '../config/config.schema';
-import type { AppLogger } from '../telemetry/logger';
+import type { WarnLog } from '../core/event-log';
 import { passedChecks } from './passed-checks';
 import {
   ResidencyViolationError,
@@ -34,7 +34,7 @@ export interface StoreGuardHooks {
   resolve?: Resolver;
   geo?: GeoLookup;
   /** Where refusals are logged (metadata only); residencyEvents hears of them either way. */
-  log?: Pick<AppLogger, 'warn'>;
+  log?: WarnLog;
 }
 
 export class StoreGuard {

@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { ConfigError } from '../config/config.loader';
 import type { HunzeConfig } from '../config/hunze-config';
-import type { AppLogger } from '../telemetry/logger';
+import type { WarnLog } from '../core/event-log';
 import type { ResidencyReason } from './residency-guard';
 import { storeGuard, type StoreGuardHooks, type StoreName } from './store-guard';
 
@@ -60,7 +60,7 @@ export async function checkStoreLocations(
  */
 export async function refuseStoresOutOfPlace(
   config: Pick<HunzeConfig, 'file' | 'databaseUrl' | 'redisUrl'>,
-  log: Pick<AppLogger, 'warn'>,
+  log: WarnLog,
   hooks: Pick<StoreGuardHooks, 'resolve' | 'geo'> = {},
 ): Promise<void> {
   const findings = await checkStoreLocations(config, hooks);

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AlsoAcceptKeyFrom, Roles } from '../../core/roles.decorator';
 import { BodyValidationPipe } from '../../core/validation.pipe';
 import { GenerateContentDto } from './generate-content.dto';
-import type { ErrorBodyConfig } from '../../http/http-setup';
+import type { ErrorBodyConfig } from '../../core/http-contracts';
 import { toGoogleError } from './gemini-errors';
 import { GeminiService } from './gemini.service';
 

@@ -1,0 +1,8 @@
+// Every TypeORM entity, each owned by its module. The database layer (src/database) sits below those modules,
+// so it is handed this list (DatabaseModule.forRoot, createDataSource) instead of importing them.
+import { AuditEventEntity } from './audit/audit-event.entity';
+import { AccountEntity } from './auth/entities/account.entity';
+import { ApiKeyEntity } from './auth/entities/api-key.entity';
+import { UsageRecordEntity } from './metering/usage-record.entity';
+
+export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity, UsageRecordEntity];
