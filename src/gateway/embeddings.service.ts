@@ -9,7 +9,7 @@ import {
   TeiEmbeddingsAdapter,
   type EmbeddingBatchResult,
   type EmbeddingData,
-} from './adapters/tei-embeddings.adapter';
+} from '../upstream/adapters/tei-embeddings.adapter';
 import type { CreateEmbeddingDto, EncodingFormat } from './dto/create-embedding.dto';
 import type { EmbeddingInput, EmbeddingInputs } from './dto/embedding-input';
 import { Relay } from './relay.service';

@@ -4,7 +4,7 @@ import { ChatController } from './chat.controller';
 import { CompletionsController } from './completions.controller';
 import { EmbeddingsController } from './embeddings.controller';
 import { EmbeddingsService } from './embeddings.service';
-import { TeiEmbeddingsAdapter } from './adapters/tei-embeddings.adapter';
+import { TeiEmbeddingsAdapter } from '../upstream/adapters/tei-embeddings.adapter';
 import { Relay } from './relay.service';
 import { AutoRouter } from './auto-router.service';
 import { ChatCompletionService } from './chat-completion.service';

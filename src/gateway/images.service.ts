@@ -6,7 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../core/principal';
 import type { ResolvedModel } from '../models/model-registry.service';
-import { fluxRequestBody, imageContentType, readFluxAnswer } from './adapters/flux-images.adapter';
+import { fluxRequestBody, imageContentType, readFluxAnswer } from '../upstream/adapters/flux-images.adapter';
 import type { CreateImageDto } from './dto/create-image.dto';
 import { ImageStore } from './image-store';
 import { Relay } from './relay.service';

@@ -6,7 +6,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors';
 import { HunzeConfig } from '../config/hunze-config';
 import { ModelRegistry } from '../models/model-registry.service';
-import { readWhisperx, renderTranscript, type Rendered } from './adapters/whisperx-transcription.adapter';
+import {
+  readWhisperx,
+  renderTranscript,
+  type Rendered,
+} from '../upstream/adapters/whisperx-transcription.adapter';
 import { AudioUpload, type UploadLimits } from './audio-upload';
 import { TranscriptionForm, type AudioTask } from './dto/transcription-form';
 import { Relay } from './relay.service';

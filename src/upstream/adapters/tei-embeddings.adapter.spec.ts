@@ -1,5 +1,5 @@
 import { ApiError } from '../../core/errors';
-import type { UpstreamPools } from '../../upstream/upstream-pools.service';
+import type { UpstreamPools } from '../upstream-pools.service';
 import { TeiEmbeddingsAdapter } from './tei-embeddings.adapter';
 
 const adapter = new TeiEmbeddingsAdapter({} as UpstreamPools);

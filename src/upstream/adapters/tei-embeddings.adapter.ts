@@ -4,15 +4,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ApiError } from '../../core/errors';
 import type { ResolvedModel } from '../../models/model-registry.service';
-import type { EncodingFormat } from '../dto/create-embedding.dto';
-import type { EmbeddingInput } from '../dto/embedding-input';
-import { UpstreamPools } from '../../upstream/upstream-pools.service';
-import type { UpstreamTarget } from '../../upstream/upstream-target';
+import { UpstreamPools } from '../upstream-pools.service';
+import type { UpstreamTarget } from '../upstream-target';
 
 /** TEI's default --max-client-batch-size, assumed while an upstream's /info cannot be read. */
 export const DEFAULT_MAX_CLIENT_BATCH_SIZE = 32;
 /** A failed /info lookup is retried after this long, so a down upstream does not slow every request. */
 const LOOKUP_RETRY_MS = 10_000;
+
+/**
+ * One input (a text or its token ids) and the encodings answered, as this adapter takes them; the gateway's
+ * EmbeddingInput and ENCODING_FORMATS (src/gateway/dto) must fit them, which tsc checks where it calls.
+ */
+export type EmbeddingInput = string | number[];
+export type EncodingFormat = 'float' | 'base64';
 
 export interface EmbeddingData {
   object: 'embedding';

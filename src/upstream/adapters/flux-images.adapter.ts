@@ -2,7 +2,14 @@
 // client wants: `url` answers are served by the gateway itself) and checking its answer.
 import { ApiError } from '../../core/errors';
 import type { ResolvedModel } from '../../models/model-registry.service';
-import type { CreateImageDto } from '../dto/create-image.dto';
+
+/** What FLUX is sent of a /v1/images/generations body (the gateway's CreateImageDto is one). */
+export interface FluxImageRequest {
+  prompt: string;
+  n?: number;
+  size?: string;
+  seed?: number;
+}
 
 export interface GeneratedImage {
   /** The image as the backend sent it (base64). */
@@ -15,7 +22,7 @@ export interface FluxAnswer {
 }
 
 /** The JSON body for the backend: only the fields FLUX takes. */
-export function fluxRequestBody(body: CreateImageDto, model: ResolvedModel): string {
+export function fluxRequestBody(body: FluxImageRequest, model: ResolvedModel): string {
   return JSON.stringify({
     model: model.id,
     prompt: body.prompt,

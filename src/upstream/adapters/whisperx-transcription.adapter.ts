@@ -2,7 +2,13 @@
 // is checked and flattened (after alignment + diarization `segments` is nested as
 // {"segments":[...],"word_segments":[...]}), then rendered in the client's OpenAI response_format.
 import { ApiError } from '../../core/errors';
-import type { Granularity, TranscriptionFormat } from '../dto/transcription-form';
+
+/**
+ * The answer formats and timestamp granularities this adapter renders; the gateway's TRANSCRIPTION_FORMATS
+ * (src/gateway/dto/transcription-form.ts) must be among them, which tsc checks where it calls.
+ */
+export type TranscriptionFormat = 'json' | 'text' | 'srt' | 'verbose_json' | 'vtt' | 'diarized_json';
+export type Granularity = 'word' | 'segment';
 
 export interface Word {
   word: string;
