@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import { IsString } from 'class-validator';
 import fc from 'fast-check';
-import { ChatCompletionDto } from '../gateway/dto/chat-completion.dto';
+import { ChatCompletionDto } from '../gateway/chat/chat-completion.dto';
 import { ApiError } from './errors';
 import { BodyValidationPipe, MAX_BODY_DEPTH } from './validation.pipe';
 

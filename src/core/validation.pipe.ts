@@ -37,7 +37,7 @@ const REASONS: Readonly<Record<string, string>> = {
   isInstant: INSTANT_REASON,
   isStorableText: STORABLE_TEXT_REASON,
   nestedValidation: 'must be an object',
-  // The gateway's own validators (src/gateway/dto/validators.ts, completion.dto.ts)
+  // The gateway's own validators (src/gateway/dto/validators.ts, completions/completion.dto.ts)
   isMessageContent: 'must be a string, null or an array of content parts',
   isStringOrStrings: 'must be a string or a short array of strings',
   isStringOrObject: 'must be a string or an object',

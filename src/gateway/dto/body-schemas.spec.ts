@@ -8,9 +8,9 @@ import { validateSync } from 'class-validator';
 import fc from 'fast-check';
 import { ApiError } from '../../core/errors';
 import { BodyValidationPipe, compileBodySchema } from '../../core/validation.pipe';
-import { ChatCompletionDto, chatCompletionSchema, MAX_MESSAGES } from './chat-completion.dto';
-import { CompletionDto, completionSchema } from './completion.dto';
-import { CreateEmbeddingDto, createEmbeddingSchema } from './create-embedding.dto';
+import { ChatCompletionDto, chatCompletionSchema, MAX_MESSAGES } from '../chat/chat-completion.dto';
+import { CompletionDto, completionSchema } from '../completions/completion.dto';
+import { CreateEmbeddingDto, createEmbeddingSchema } from '../embeddings/create-embedding.dto';
 
 type Body = Record<string, unknown>;
 type Ctor = new () => object;

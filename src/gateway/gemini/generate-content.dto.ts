@@ -19,7 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import type { ConstraintContext } from '../../core/validation.pipe';
-import { MAX_MESSAGES } from '../dto/chat-completion.dto';
+import { MAX_MESSAGES } from '../chat/chat-completion.dto';
 
 const tooManyContents: ConstraintContext = { errorCode: 'too_many_messages', params: { max: MAX_MESSAGES } };
 

@@ -5,7 +5,7 @@ import { ApiError } from '../../core/errors';
 
 /**
  * The answer formats and timestamp granularities this adapter renders; the gateway's TRANSCRIPTION_FORMATS
- * (src/gateway/dto/transcription-form.ts) must be among them, which tsc checks where it calls.
+ * (src/gateway/audio/transcription-form.ts) must be among them, which tsc checks where it calls.
  */
 export type TranscriptionFormat = 'json' | 'text' | 'srt' | 'verbose_json' | 'vtt' | 'diarized_json';
 export type Granularity = 'word' | 'segment';

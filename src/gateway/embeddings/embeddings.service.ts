@@ -3,16 +3,16 @@
 // input order with usage summed. One failed batch fails the request with that batch's catalogue error.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { mapInOrder } from '../core/map-in-order';
-import type { ResolvedModel } from '../models/model-registry.service';
+import { mapInOrder } from '../../core/map-in-order';
+import type { ResolvedModel } from '../../models/model-registry.service';
 import {
   TeiEmbeddingsAdapter,
   type EmbeddingBatchResult,
   type EmbeddingData,
-} from '../upstream/adapters/tei-embeddings.adapter';
-import type { CreateEmbeddingDto, EncodingFormat } from './dto/create-embedding.dto';
-import type { EmbeddingInput, EmbeddingInputs } from './dto/embedding-input';
-import { Relay } from './relay.service';
+} from '../../upstream/adapters/tei-embeddings.adapter';
+import type { CreateEmbeddingDto, EncodingFormat } from './create-embedding.dto';
+import type { EmbeddingInput, EmbeddingInputs } from './embedding-input';
+import { Relay } from '../relay/relay.service';
 
 /** Batches of one request sent at the same time: enough to overlap, few enough to leave room for others. */
 export const BATCH_CONCURRENCY = 4;

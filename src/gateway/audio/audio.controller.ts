@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Roles } from '../core/roles.decorator';
-import type { AudioTask } from './dto/transcription-form';
+import { Roles } from '../../core/roles.decorator';
+import type { AudioTask } from './transcription-form';
 import { TranscriptionService } from './transcription.service';
 
 /** Multipart uploads, read as a stream by TranscriptionService (there is no body object to validate). */

@@ -1,4 +1,4 @@
-import type { ResolvedModel } from '../models/model-registry.service';
+import type { ResolvedModel } from '../../models/model-registry.service';
 import type { RelayCall } from './relay.service';
 
 interface GenerationBody {

@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { ApiError } from '../core/errors';
-import { guardedRedis } from '../residency/residency-redis-connector';
-import type { StoreGuard } from '../residency/store-guard';
-import type { AppLogger } from '../telemetry/logger';
+import { ApiError } from '../../core/errors';
+import { guardedRedis } from '../../residency/residency-redis-connector';
+import type { StoreGuard } from '../../residency/store-guard';
+import type { AppLogger } from '../../telemetry/logger';
 import { ImageStore, newImageId, type StoredImage } from './image-store';
 
 const KEY_PREFIX = 'hunze:image:';

@@ -15,9 +15,9 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { logitBiasSchema, MAX_LOGIT_BIAS_ENTRIES, MaxEntries } from './bounded-objects';
-import { StreamOptionsDto, streamOptionsSchema } from './chat-completion.dto';
-import { IsStringOrStrings, optional, stringOrStringsSchema } from './validators';
+import { logitBiasSchema, MAX_LOGIT_BIAS_ENTRIES, MaxEntries } from '../dto/bounded-objects';
+import { StreamOptionsDto, streamOptionsSchema } from '../chat/chat-completion.dto';
+import { IsStringOrStrings, optional, stringOrStringsSchema } from '../dto/validators';
 
 const MAX_PROMPTS = 2048;
 

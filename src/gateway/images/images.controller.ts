@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Roles } from '../core/roles.decorator';
-import { ApiError } from '../core/errors';
-import { BodyValidationPipe } from '../core/validation.pipe';
-import { ModelRegistry } from '../models/model-registry.service';
-import { CreateImageDto } from './dto/create-image.dto';
+import { Roles } from '../../core/roles.decorator';
+import { ApiError } from '../../core/errors';
+import { BodyValidationPipe } from '../../core/validation.pipe';
+import { ModelRegistry } from '../../models/model-registry.service';
+import { CreateImageDto } from './create-image.dto';
 import { ImageStore } from './image-store';
 import { ImagesService, ownerOf } from './images.service';
 

@@ -1,10 +1,10 @@
-import type { ResolvedModel } from '../models/model-registry.service';
-import { ModelRegistry } from '../models/model-registry.service';
+import type { ResolvedModel } from '../../models/model-registry.service';
+import { ModelRegistry } from '../../models/model-registry.service';
 import { AutoRouter, parseRouting } from './auto-router.service';
 import type { ChatCompletionService } from './chat-completion.service';
 import { UpstreamLatency } from './upstream-latency.service';
-import type { UpstreamPools } from '../upstream/upstream-pools.service';
-import type { UpstreamTarget } from '../upstream/upstream-target';
+import type { UpstreamPools } from '../../upstream/upstream-pools.service';
+import type { UpstreamTarget } from '../../upstream/upstream-target';
 
 const models = [
   { id: 'big', kind: 'chat', upstreams: ['u-big'], quality: 5, costPerMTokens: 10 },

@@ -1,6 +1,6 @@
 // Adds `_routing` (which model "auto" chose, and why) to the first chunk of a routed chat stream, without
 // holding anything back: every event passes on as soon as it is parsed.
-import { parseJsonObject, SseEventsTransform } from '../upstream/sse-events.transform';
+import { parseJsonObject, SseEventsTransform } from '../../upstream/sse-events.transform';
 
 export class RoutingAnnotateTransform extends SseEventsTransform {
   private annotated = false;

@@ -27,7 +27,7 @@ import {
   MaxEntries,
   METADATA_LIMITS,
   metadataSchema,
-} from './bounded-objects';
+} from '../dto/bounded-objects';
 import {
   IsMessageContent,
   IsStringOrObject,
@@ -36,7 +36,7 @@ import {
   optional,
   stringOrObjectSchema,
   stringOrStringsSchema,
-} from './validators';
+} from '../dto/validators';
 
 export const MAX_MESSAGES = 1000;
 const tooManyMessages: ConstraintContext = { errorCode: 'too_many_messages', params: { max: MAX_MESSAGES } };

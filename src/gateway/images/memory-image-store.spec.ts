@@ -1,5 +1,5 @@
-import type { Clock } from '../core/clock';
-import type { HunzeConfig } from '../config/hunze-config';
+import type { Clock } from '../../core/clock';
+import type { HunzeConfig } from '../../config/hunze-config';
 import { MemoryImageStore } from './memory-image-store';
 
 const config = { file: { retention: { imageMinutes: 2 } } } as HunzeConfig;

@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import type { Principal } from '../core/principal';
-import { MetricsService } from '../metering/metrics.service';
-import type { ResolvedModel } from '../models/model-registry.service';
-import type { Usage } from '../upstream/sse-relay.transform';
+import type { Principal } from '../../core/principal';
+import { MetricsService } from '../../metering/metrics.service';
+import type { ResolvedModel } from '../../models/model-registry.service';
+import type { Usage } from '../../upstream/sse-relay.transform';
 
 /** All cached answers together stay below this (UTF-16 string size, roughly what they occupy in memory). */
 export const CACHE_MAX_BYTES = 64 * 1024 * 1024;

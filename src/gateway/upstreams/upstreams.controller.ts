@@ -1,8 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { Roles } from '../core/roles.decorator';
-import { HunzeConfig } from '../config/hunze-config';
-import { toUpstreamStatus, type UpstreamStatusDto } from './dto/upstream-status.dto';
-import { UpstreamPools } from '../upstream/upstream-pools.service';
+import { Roles } from '../../core/roles.decorator';
+import { HunzeConfig } from '../../config/hunze-config';
+import { toUpstreamStatus, type UpstreamStatusDto } from './upstream-status.dto';
+import { UpstreamPools } from '../../upstream/upstream-pools.service';
 
 /** `GET /admin/v1/upstreams`: every configured upstream, its availability and its latest residency check. */
 @Controller('admin/v1/upstreams')

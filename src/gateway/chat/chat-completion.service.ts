@@ -4,16 +4,16 @@
 // fetched and inlined first (media/remote-media.service.ts), once the model is known.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { elapsedMs } from '../core/request-context';
-import type { ResolvedModel } from '../models/model-registry.service';
+import { elapsedMs } from '../../core/request-context';
+import type { ResolvedModel } from '../../models/model-registry.service';
 import type { RoutingDecision } from './routing-decision';
-import type { ChatCompletionDto } from './dto/chat-completion.dto';
-import { generationCall } from './generation-call';
-import { RemoteMedia } from './media/remote-media.service';
-import { noteUsage, Relay } from './relay.service';
+import type { ChatCompletionDto } from './chat-completion.dto';
+import { generationCall } from '../relay/generation-call';
+import { RemoteMedia } from '../media/remote-media.service';
+import { noteUsage, Relay } from '../relay/relay.service';
 import { ResponseCache } from './response-cache.service';
 import { RoutingAnnotateTransform } from './routing-annotate.transform';
-import type { Usage } from '../upstream/sse-relay.transform';
+import type { Usage } from '../../upstream/sse-relay.transform';
 
 const CHAT_PATH = '/chat/completions';
 

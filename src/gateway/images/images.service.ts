@@ -4,12 +4,16 @@
 // GET /v1/images/files/{id} that only the creating key's account can fetch.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../core/principal';
-import type { ResolvedModel } from '../models/model-registry.service';
-import { fluxRequestBody, imageContentType, readFluxAnswer } from '../upstream/adapters/flux-images.adapter';
-import type { CreateImageDto } from './dto/create-image.dto';
+import type { Principal } from '../../core/principal';
+import type { ResolvedModel } from '../../models/model-registry.service';
+import {
+  fluxRequestBody,
+  imageContentType,
+  readFluxAnswer,
+} from '../../upstream/adapters/flux-images.adapter';
+import type { CreateImageDto } from './create-image.dto';
 import { ImageStore } from './image-store';
-import { Relay } from './relay.service';
+import { Relay } from '../relay/relay.service';
 
 export const IMAGE_FILES_PATH = '/v1/images/files';
 

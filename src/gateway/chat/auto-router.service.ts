@@ -4,13 +4,13 @@
 // `routing.fallback: true` tries the next-best model once when the first fails before any byte was sent.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../core/errors';
-import { ModelRegistry, type ResolvedModel } from '../models/model-registry.service';
+import { ApiError } from '../../core/errors';
+import { ModelRegistry, type ResolvedModel } from '../../models/model-registry.service';
 import { AUTO_MODEL, type RoutingDecision } from './routing-decision';
 import { ChatCompletionService } from './chat-completion.service';
-import type { ChatCompletionDto } from './dto/chat-completion.dto';
+import type { ChatCompletionDto } from './chat-completion.dto';
 import { UpstreamLatency } from './upstream-latency.service';
-import { UpstreamPools } from '../upstream/upstream-pools.service';
+import { UpstreamPools } from '../../upstream/upstream-pools.service';
 
 export const PREFERENCES = ['quality', 'speed', 'cost'] as const;
 export type Preference = (typeof PREFERENCES)[number];

@@ -4,7 +4,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { elapsedMs, type RequestFacts } from '../core/request-context';
+import { elapsedMs, type RequestFacts } from '../../core/request-context';
 
 /** Weight of the newest sample: about the last ten requests dominate. */
 export const LATENCY_EWMA_ALPHA = 0.2;

@@ -6,15 +6,15 @@ import type { Readable, Transform } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { ApiError } from '../core/errors';
-import { elapsedMs, type RequestFacts } from '../core/request-context';
-import { MetricsService } from '../metering/metrics.service';
-import type { ResolvedModel } from '../models/model-registry.service';
-import { parseJsonObject } from '../upstream/sse-events.transform';
-import { SseRelayTransform, type Usage } from '../upstream/sse-relay.transform';
-import { fromTransportError, fromUpstreamStatus, isAbort } from '../upstream/upstream-errors';
-import { UpstreamPools } from '../upstream/upstream-pools.service';
-import { BrokenCircuitError, UpstreamStatusError, type UpstreamTarget } from '../upstream/upstream-target';
+import { ApiError } from '../../core/errors';
+import { elapsedMs, type RequestFacts } from '../../core/request-context';
+import { MetricsService } from '../../metering/metrics.service';
+import type { ResolvedModel } from '../../models/model-registry.service';
+import { parseJsonObject } from '../../upstream/sse-events.transform';
+import { SseRelayTransform, type Usage } from '../../upstream/sse-relay.transform';
+import { fromTransportError, fromUpstreamStatus, isAbort } from '../../upstream/upstream-errors';
+import { UpstreamPools } from '../../upstream/upstream-pools.service';
+import { BrokenCircuitError, UpstreamStatusError, type UpstreamTarget } from '../../upstream/upstream-target';
 
 export interface RelayCall {
   /** Path below the upstream's baseUrl, e.g. `/chat/completions`. */

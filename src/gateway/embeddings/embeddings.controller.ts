@@ -1,10 +1,10 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Roles } from '../core/roles.decorator';
-import { BodyValidationPipe } from '../core/validation.pipe';
-import { ModelRegistry } from '../models/model-registry.service';
-import { CreateEmbeddingDto, createEmbeddingSchema } from './dto/create-embedding.dto';
-import { embeddingInputs } from './dto/embedding-input';
+import { Roles } from '../../core/roles.decorator';
+import { BodyValidationPipe } from '../../core/validation.pipe';
+import { ModelRegistry } from '../../models/model-registry.service';
+import { CreateEmbeddingDto, createEmbeddingSchema } from './create-embedding.dto';
+import { embeddingInputs } from './embedding-input';
 import { EmbeddingsService } from './embeddings.service';
 
 @Controller('v1')

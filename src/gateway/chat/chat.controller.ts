@@ -1,12 +1,12 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Roles } from '../core/roles.decorator';
-import { BodyValidationPipe } from '../core/validation.pipe';
-import { ModelRegistry } from '../models/model-registry.service';
+import { Roles } from '../../core/roles.decorator';
+import { BodyValidationPipe } from '../../core/validation.pipe';
+import { ModelRegistry } from '../../models/model-registry.service';
 import { AutoRouter } from './auto-router.service';
 import { AUTO_MODEL } from './routing-decision';
 import { ChatCompletionService } from './chat-completion.service';
-import { ChatCompletionDto, chatCompletionSchema } from './dto/chat-completion.dto';
+import { ChatCompletionDto, chatCompletionSchema } from './chat-completion.dto';
 
 @Controller('v1')
 @Roles('user', 'admin')

@@ -3,7 +3,7 @@
 // which names the offending item (`input[3]`), something the pipe's per-constraint reasons cannot do.
 import type { SchemaObject } from 'ajv';
 import { IsDefined, IsIn, IsInt, IsOptional, IsString, Min, MinLength } from 'class-validator';
-import { optional } from './validators';
+import { optional } from '../dto/validators';
 
 export const ENCODING_FORMATS = ['float', 'base64'] as const;
 export type EncodingFormat = (typeof ENCODING_FORMATS)[number];

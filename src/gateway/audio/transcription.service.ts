@@ -3,17 +3,17 @@
 // streamed body cannot be replayed), and WhisperX's result is rendered in the client's response_format.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../core/errors';
-import { HunzeConfig } from '../config/hunze-config';
-import { ModelRegistry } from '../models/model-registry.service';
+import { ApiError } from '../../core/errors';
+import { HunzeConfig } from '../../config/hunze-config';
+import { ModelRegistry } from '../../models/model-registry.service';
 import {
   readWhisperx,
   renderTranscript,
   type Rendered,
-} from '../upstream/adapters/whisperx-transcription.adapter';
+} from '../../upstream/adapters/whisperx-transcription.adapter';
 import { AudioUpload, type UploadLimits } from './audio-upload';
-import { TranscriptionForm, type AudioTask } from './dto/transcription-form';
-import { Relay } from './relay.service';
+import { TranscriptionForm, type AudioTask } from './transcription-form';
+import { Relay } from '../relay/relay.service';
 
 @Injectable()
 export class TranscriptionService {

@@ -1,11 +1,11 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Roles } from '../core/roles.decorator';
-import { BodyValidationPipe } from '../core/validation.pipe';
-import { ModelRegistry } from '../models/model-registry.service';
-import { CompletionDto, completionSchema } from './dto/completion.dto';
-import { generationCall } from './generation-call';
-import { Relay } from './relay.service';
+import { Roles } from '../../core/roles.decorator';
+import { BodyValidationPipe } from '../../core/validation.pipe';
+import { ModelRegistry } from '../../models/model-registry.service';
+import { CompletionDto, completionSchema } from './completion.dto';
+import { generationCall } from '../relay/generation-call';
+import { Relay } from '../relay/relay.service';
 
 /** Legacy text completions, served by the chat models' upstreams (vLLM serves both routes). */
 @Controller('v1')

@@ -1,6 +1,6 @@
-import type { Principal } from '../core/principal';
-import { MetricsService } from '../metering/metrics.service';
-import type { ResolvedModel } from '../models/model-registry.service';
+import type { Principal } from '../../core/principal';
+import { MetricsService } from '../../metering/metrics.service';
+import type { ResolvedModel } from '../../models/model-registry.service';
 import { canonicalJson, isDeterministic, ResponseCache } from './response-cache.service';
 
 const model = (ttlSeconds: number) =>

@@ -11,9 +11,9 @@
 import { Readable } from 'node:stream';
 import type { Multipart, MultipartFile, MultipartValue } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../core/errors';
-import type { FormField, TranscriptionForm } from './dto/transcription-form';
-import { MultipartEncoder } from '../upstream/multipart-encoder';
+import { ApiError } from '../../core/errors';
+import type { FormField, TranscriptionForm } from './transcription-form';
+import { MultipartEncoder } from '../../upstream/multipart-encoder';
 
 export interface UploadLimits {
   fileBytes: number;

@@ -4,8 +4,8 @@
 // Memory is bounded: past MAX_STORE_BYTES the oldest images go first. A replica restart forgets them all,
 // which is the promise (images are not stored), not a loss.
 import type { OnModuleDestroy } from '@nestjs/common';
-import type { Clock } from '../core/clock';
-import type { HunzeConfig } from '../config/hunze-config';
+import type { Clock } from '../../core/clock';
+import type { HunzeConfig } from '../../config/hunze-config';
 import { ImageStore, newImageId, type StoredImage } from './image-store';
 
 /** Upper bound of image bytes held at once (about 170 FLUX 1024x1024 PNGs). */
