@@ -25,7 +25,11 @@ module.exports = {
     {
       ...base,
       displayName: 'unit',
-      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/fakes/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/src/**/*.spec.ts',
+        '<rootDir>/test/fakes/**/*.spec.ts',
+        '<rootDir>/test/lint/**/*.spec.ts',
+      ],
     },
     {
       ...base,

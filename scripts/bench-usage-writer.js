@@ -16,6 +16,7 @@ const { Client } = require('pg');
 
 const dist = join(__dirname, '..', 'dist');
 const { createDataSource, migrate } = require(join(dist, 'database', 'data-source'));
+const { ENTITIES } = require(join(dist, 'entities'));
 const { MetricsService } = require(join(dist, 'metering', 'metrics.service'));
 const { UsageWriter } = require(join(dist, 'metering', 'usage-writer'));
 const { AppLogger } = require(join(dist, 'telemetry', 'logger'));
@@ -77,7 +78,7 @@ async function main() {
   url.pathname = `/${name}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'hunze-bench-'));
   const config = { databaseUrl: url.toString(), dataDir, file: { models: [], upstreams: [] } };
-  const dataSource = createDataSource(config);
+  const dataSource = createDataSource(config, ENTITIES);
   await dataSource.initialize();
   await migrate(dataSource);
   const quiet = new Writable({ write: (_c, _e, done) => done() });

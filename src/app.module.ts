@@ -1,17 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { AuditHttpModule } from './audit/audit-http.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
-import { AuditModule } from './compliance/audit.module';
-import { ComplianceModule } from './compliance/compliance.module';
-import { ReportsModule } from './compliance/reports/reports.module';
-import { ConsoleModule } from './console/console.module';
 import { ConfigController } from './config/config.controller';
 import { ConfigModule } from './config/config.module';
 import type { HunzeConfig } from './config/hunze-config';
+import { ConsoleModule } from './console/console.module';
 import { DatabaseModule } from './database/database.module';
+import { ENTITIES } from './entities';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MeteringModule } from './metering/metering.module';
 import { ModelsModule } from './models/models.module';
+import { ReportsHttpModule } from './reports/reports-http.module';
+import { ReportsModule } from './reports/reports.module';
 import type { AppLogger } from './telemetry/logger';
 import { TelemetryModule } from './telemetry/telemetry.module';
 
@@ -32,11 +34,12 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(options.config),
         TelemetryModule.forRoot(options.logger),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         AuthModule.forRoot({ http: true, cliToken: options.cliToken }),
         ModelsModule,
         MeteringModule,
-        ComplianceModule,
+        AuditHttpModule,
+        ReportsHttpModule,
         GatewayModule,
         HealthModule,
         ConsoleModule,
@@ -54,7 +57,7 @@ export class CliModule {
       imports: [
         ConfigModule.forRoot(options.config),
         TelemetryModule.forRoot(options.logger),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         AuditModule,
         AuthModule.forRoot({ http: false }),
         ReportsModule,

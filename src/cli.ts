@@ -9,12 +9,13 @@ import { runAuditCommand } from './cli/audit.command';
 import { runKeysCommand } from './cli/keys.command';
 import { runReportCommand } from './cli/report.command';
 import { runUsageCommand } from './cli/usage.command';
-import { checkStoreLocations } from './compliance/store-locations';
-import { storeGuard } from './compliance/store-guard';
+import { checkStoreLocations } from './residency/store-locations';
+import { storeGuard } from './residency/store-guard';
 import { ConfigError, loadConfig } from './config/config.loader';
 import type { HunzeConfig } from './config/hunze-config';
 import { tightenTree } from './database/data-dir';
 import { createDataSource, migrate, usesEmbeddedDatabase } from './database/data-source';
+import { ENTITIES } from './entities';
 import { serve } from './serve';
 import { AppLogger } from './telemetry/logger';
 
@@ -88,7 +89,7 @@ async function configCheck(): Promise<number> {
 }
 
 async function dbMigrate(config: HunzeConfig): Promise<number> {
-  const dataSource = createDataSource(config, storeGuard(config.file, 'database'));
+  const dataSource = createDataSource(config, ENTITIES, storeGuard(config.file, 'database'));
   await dataSource.initialize();
   try {
     const applied = await migrate(dataSource);

@@ -4,12 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule, type AppOptions } from './app.module';
-import { installCheapAsyncBind } from './common/async-bind';
-import { refuseStoresOutOfPlace } from './compliance/store-locations';
+import { installCheapAsyncBind } from './core/async-bind';
+import { refuseStoresOutOfPlace } from './residency/store-locations';
 import { earlyAuthCheck, stampRouteAuthPolicies } from './auth/early-auth';
-import { clientErrorHandler } from './common/client-error';
-import { ApiExceptionFilter, configureHttp, frameworkErrorHandler } from './common/http-setup';
-import { genRequestId } from './common/request-id';
+import { clientErrorHandler } from './http/client-error';
+import { ApiExceptionFilter, configureHttp, frameworkErrorHandler } from './http/http-setup';
+import { genRequestId } from './http/request-id';
 import { MeteringService } from './metering/metering.service';
 import { Telemetry } from './telemetry/telemetry.service';
 

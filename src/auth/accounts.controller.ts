@@ -1,10 +1,10 @@
 import { Body, Controller, Get, Inject, Param, Put, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { BodyValidationPipe } from '../common/validation.pipe';
+import { BodyValidationPipe } from '../core/validation.pipe';
 import { AccountsService } from './accounts.service';
 import type { AccountResponseDto } from './dto/account-response.dto';
 import { SetAccountLimitsDto } from './dto/set-account-limits.dto';
-import { Roles } from './roles.decorator';
+import { Roles } from '../core/roles.decorator';
 
 @Controller('admin/v1/accounts')
 export class AccountsController {

@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type Repository } from 'typeorm';
-import { ApiError } from '../common/errors';
-import { isStorableText, STORABLE_TEXT_REASON } from '../common/storable-text';
-import { AuditService } from '../compliance/audit.service';
+import { ApiError } from '../core/errors';
+import { isStorableText, STORABLE_TEXT_REASON } from '../core/storable-text';
+import { AuditService } from '../audit/audit.service';
 import { toAccountResponse, type AccountResponseDto } from './dto/account-response.dto';
 import type { SetAccountLimitsDto } from './dto/set-account-limits.dto';
 import { AccountEntity } from './entities/account.entity';

@@ -4,10 +4,10 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../common/errors';
-import type { Role } from './entities/api-key.entity';
+import { ApiError } from '../core/errors';
+import type { Role } from '../core/roles';
 import { KeyAuthenticator } from './key-authenticator';
-import { KEY_SOURCES_KEY, PUBLIC_KEY, ROLES_KEY, type KeySource } from './roles.decorator';
+import { KEY_SOURCES_KEY, PUBLIC_KEY, ROLES_KEY, type KeySource } from '../core/roles.decorator';
 
 @Injectable()
 export class AuthGuard implements CanActivate {

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { storeGuard } from '../compliance/store-guard';
+import { storeGuard } from '../residency/store-guard';
 import { HunzeConfig } from '../config/hunze-config';
 import { ModelsModule } from '../models/models.module';
 import { AppLogger } from '../telemetry/logger';

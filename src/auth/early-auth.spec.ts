@@ -16,7 +16,7 @@ import { KeyCache } from './key-cache.service';
 import { LocalKeyChangeBus } from './key-changes/local-key-change-bus';
 import { hashKey } from './key-material';
 import type { KeysService } from './keys.service';
-import { AlsoAcceptKeyFrom, Public, Roles } from './roles.decorator';
+import { AlsoAcceptKeyFrom, Public, Roles } from '../core/roles.decorator';
 
 @Controller('v1')
 @Roles('user')

@@ -7,11 +7,11 @@ import { PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../common/errors';
-import type { EarlyCheck } from '../common/http-setup';
+import { ApiError } from '../core/errors';
+import type { EarlyCheck } from '../core/http-contracts';
 import { KeyAuthenticator } from './key-authenticator';
-import type { Principal } from './principal';
-import { KEY_SOURCES_KEY, PUBLIC_KEY, type KeySource } from './roles.decorator';
+import type { Principal } from '../core/principal';
+import { KEY_SOURCES_KEY, PUBLIC_KEY, type KeySource } from '../core/roles.decorator';
 
 /** What the early hook needs to know about a route, kept in its Fastify route config. */
 interface RouteAuthPolicy {

@@ -5,8 +5,8 @@ import type { FastifyRequest } from 'fastify';
 import { HunzeConfig } from '../config/hunze-config';
 import { KeyCache } from './key-cache.service';
 import { hashKey, sameDigest } from './key-material';
-import { adminPrincipal, BREAK_GLASS_KEY_ID, LOCAL_CLI_KEY_ID, type Principal } from './principal';
-import type { KeySource } from './roles.decorator';
+import { adminPrincipal, BREAK_GLASS_KEY_ID, LOCAL_CLI_KEY_ID, type Principal } from '../core/principal';
+import type { KeySource } from '../core/roles.decorator';
 
 /** The local CLI token, when the server wrote one (embedded database only). */
 export abstract class CliToken {

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { ApiError } from '../common/errors';
+import { ApiError } from '../core/errors';
 import { AppLogger } from '../telemetry/logger';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import { KeyCache } from './key-cache.service';

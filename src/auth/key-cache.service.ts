@@ -10,12 +10,12 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { ApiError } from '../common/errors';
+import { ApiError } from '../core/errors';
 import { AppLogger } from '../telemetry/logger';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import { KeyChangeBus } from './key-changes/key-change-bus';
 import { KeysService } from './keys.service';
-import type { Principal } from './principal';
+import type { Principal } from '../core/principal';
 
 const FULL_RELOAD_MS = 60_000;
 /** An unknown key is looked up in the database at most this often (per hash), against guessing floods. */

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { BodyValidationPipe } from '../common/validation.pipe';
+import { BodyValidationPipe } from '../core/validation.pipe';
 import { CreateKeyDto } from './dto/create-key.dto';
 import type { CreatedKeyResponseDto, KeyResponseDto } from './dto/key-response.dto';
 import { KeysService } from './keys.service';
-import { Roles } from './roles.decorator';
+import { Roles } from '../core/roles.decorator';
 
 @Controller('admin/v1/keys')
 export class KeysController {

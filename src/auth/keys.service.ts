@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
-import { ApiError } from '../common/errors';
-import { parseInstant } from '../common/iso-instant';
-import { AuditService } from '../compliance/audit.service';
+import { ApiError } from '../core/errors';
+import { parseInstant } from '../core/iso-instant';
+import { AuditService } from '../audit/audit.service';
 import { ModelRegistry } from '../models/model-registry.service';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { toKeyResponse, type CreatedKeyResponseDto, type KeyResponseDto } from './dto/key-response.dto';

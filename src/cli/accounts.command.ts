@@ -6,8 +6,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { AccountsService } from '../auth/accounts.service';
 import type { AccountResponseDto } from '../auth/dto/account-response.dto';
 import { SetAccountLimitsDto } from '../auth/dto/set-account-limits.dto';
-import { ApiError } from '../common/errors';
-import { BodyValidationPipe } from '../common/validation.pipe';
+import { ApiError } from '../core/errors';
+import { BodyValidationPipe } from '../core/validation.pipe';
 import type { HunzeConfig } from '../config/hunze-config';
 import { integerOption, openAppliance } from './appliance-access';
 

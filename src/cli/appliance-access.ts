@@ -4,7 +4,7 @@
 // process may open the embedded database.
 import type { INestApplicationContext } from '@nestjs/common';
 import { readCliEndpoint, type CliEndpoint } from '../auth/local-cli-token';
-import type { OpenAiErrorBody } from '../common/errors';
+import type { OpenAiErrorBody } from '../core/errors';
 import type { HunzeConfig } from '../config/hunze-config';
 import { usesEmbeddedDatabase } from '../database/data-source';
 

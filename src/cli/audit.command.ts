@@ -3,8 +3,8 @@
 // a running server it goes through the server's admin API (GET /admin/v1/audit, /admin/v1/audit/verify).
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
-import { describeBreak } from '../compliance/audit-chain';
-import { AuditService, toAuditDto, type AuditEventDto, type VerifyResult } from '../compliance/audit.service';
+import { describeBreak } from '../audit/audit-chain';
+import { AuditService, toAuditDto, type AuditEventDto, type VerifyResult } from '../audit/audit.service';
 import type { HunzeConfig } from '../config/hunze-config';
 import { openAppliance } from './appliance-access';
 

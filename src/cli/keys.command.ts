@@ -7,8 +7,8 @@ import type { CreateKeyDto } from '../auth/dto/create-key.dto';
 import { CreateKeyDto as CreateKeyDtoClass } from '../auth/dto/create-key.dto';
 import type { CreatedKeyResponseDto, KeyResponseDto } from '../auth/dto/key-response.dto';
 import { KeysService } from '../auth/keys.service';
-import { ApiError } from '../common/errors';
-import { BodyValidationPipe } from '../common/validation.pipe';
+import { ApiError } from '../core/errors';
+import { BodyValidationPipe } from '../core/validation.pipe';
 import type { HunzeConfig } from '../config/hunze-config';
 import { integerOption, openAppliance } from './appliance-access';
 

@@ -14,8 +14,8 @@ import {
   REPORT_NAMES,
   type ReportFormat,
   type ReportName,
-} from '../compliance/reports/report-model';
-import { ReportsService, type RenderedReport } from '../compliance/reports/reports.service';
+} from '../reports/report-model';
+import { ReportsService, type RenderedReport } from '../reports/reports.service';
 import type { HunzeConfig } from '../config/hunze-config';
 import { openAppliance } from './appliance-access';
 

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ApiError } from '../common/errors';
+import { ApiError } from '../core/errors';
 import type { HunzeConfig } from '../config/hunze-config';
 import { USAGE_GROUPS } from '../metering/dto/usage-query.dto';
 import { usageToCsv, usageToTable } from '../metering/usage-format';

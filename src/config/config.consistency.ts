@@ -1,5 +1,5 @@
 // Checks that span several keys: references between upstreams and models, unique names, and residency.
-import { expandRegions, isKnownRegion, normaliseCountry } from '../compliance/regions';
+import { expandRegions, isKnownRegion, normaliseCountry } from '../core/regions';
 import type { HunzeConfigFile } from './config.schema';
 
 /** Model names the gateway itself interprets; no model or alias may take them. */
@@ -18,7 +18,7 @@ export function checkConsistency(file: HunzeConfigFile): string[] {
 /**
  * The database and Redis may be elsewhere only inside their declared networks, and a public address there
  * must be in their country (the operator's when not declared), which must be an allowed region. Their
- * addresses are checked when they connect (compliance/store-guard.ts) and by `hunze config check`.
+ * addresses are checked when they connect (residency/store-guard.ts) and by `hunze config check`.
  */
 function checkStoreCountries(file: HunzeConfigFile): string[] {
   const problems: string[] = [];

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { Roles } from '../auth/roles.decorator';
+import { Roles } from '../core/roles.decorator';
 import { HunzeConfig } from './hunze-config';
 
 /**

@@ -3,21 +3,15 @@
 import { join } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
-import { AccountEntity } from '../auth/entities/account.entity';
-import { ApiKeyEntity } from '../auth/entities/api-key.entity';
-import { AuditEventEntity } from '../compliance/audit-event.entity';
-import { loopbackGuard, type StoreGuard } from '../compliance/store-guard';
+import { loopbackGuard, type StoreGuard } from '../residency/store-guard';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AccountsAndKeys1732000000000 } from './migrations/1732000000000-accounts-and-keys';
 import { AuditEvents1732100000000 } from './migrations/1732100000000-audit-events';
 import { UsageRecords1732200000000 } from './migrations/1732200000000-usage-records';
 import { AccountLimits1732300000000 } from './migrations/1732300000000-account-limits';
 import { makePrivateDir } from './data-dir';
-import { residencyPgStream } from './residency-pg-socket';
+import { residencyPgStream } from '../residency/residency-pg-socket';
 
-// usage_records has no entity: its rows are inserted by SQL built from the request record's schema
-// (src/core/usage-columns.ts) and read by aggregate queries.
-export const ENTITIES = [AccountEntity, ApiKeyEntity, AuditEventEntity];
 export const MIGRATIONS = [
   AccountsAndKeys1732000000000,
   AuditEvents1732100000000,
@@ -28,17 +22,21 @@ export const MIGRATIONS = [
 /** Serialises migrations across replicas that start at the same moment. */
 const MIGRATION_LOCK = 0x68756e7a; // "hunz"
 
+/** The entity classes, each owned by its module: src/entities.ts lists them, so this layer imports none. */
+export type Entities = NonNullable<DataSourceOptions['entities']>;
+
 /**
  * Every PostgreSQL connection of the pool passes `guard` (database.networks; see residency-pg-socket.ts).
  * Without one, the rule for a database that declares no networks applies: loopback or a Unix socket only.
  */
 export function createDataSource(
   config: Pick<HunzeConfig, 'databaseUrl' | 'dataDir'>,
+  entities: Entities,
   guard: StoreGuard = loopbackGuard('database'),
 ): DataSource {
   const common = {
     type: 'postgres' as const,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     synchronize: false,
     migrationsRun: false,

@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
-import { Public } from '../auth/roles.decorator';
-import { UpstreamPools } from '../gateway/upstream-pools.service';
+import { Public } from '../core/roles.decorator';
+import { UpstreamPools } from '../upstream/upstream-pools.service';
 import { RateLimits } from '../metering/rate-limits/rate-limits.service';
 import { ModelRegistry } from '../models/model-registry.service';
 

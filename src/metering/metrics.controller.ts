@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../auth/roles.decorator';
-import { ApiError } from '../common/errors';
+import { Public } from '../core/roles.decorator';
+import { ApiError } from '../core/errors';
 import { HunzeConfig } from '../config/hunze-config';
 import { MetricsService } from './metrics.service';
 

@@ -1,6 +1,6 @@
 // Usage query parameters: accepted date forms read in UTC, impossible dates refused, defaults (this UTC month,
 // or the month up to `to`), range checks, and every refusal naming its parameter.
-import { ApiError } from '../common/errors';
+import { ApiError } from '../core/errors';
 import { parseInstant, resolveUsageQuery, validateUsageQuery } from './usage-query';
 
 const NOW = new Date('2026-03-15T12:34:56.000Z');

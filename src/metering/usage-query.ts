@@ -1,8 +1,8 @@
 // Turns the usage query parameters (API and CLI alike) into a checked UTC range and grouping. Dates are read
 // in UTC whatever the server's time zone, so the same query gives the same bill on every replica.
-import { ApiError } from '../common/errors';
-import { INSTANT_REASON, parseInstant } from '../common/iso-instant';
-import { BodyValidationPipe } from '../common/validation.pipe';
+import { ApiError } from '../core/errors';
+import { INSTANT_REASON, parseInstant } from '../core/iso-instant';
+import { BodyValidationPipe } from '../core/validation.pipe';
 import { UsageQueryDto, type UsageFormat, type UsageGroup } from './dto/usage-query.dto';
 
 export interface UsageQuery {

@@ -3,8 +3,8 @@
 // (`usage.pruned`). Several replicas may run it at once: each deletes distinct rows and records its own count.
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { PeriodicJob } from '../common/periodic-job';
-import { AuditService } from '../compliance/audit.service';
+import { PeriodicJob } from '../core/periodic-job';
+import { AuditService } from '../audit/audit.service';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 

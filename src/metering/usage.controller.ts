@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { Roles } from '../auth/roles.decorator';
-import { KnownQueryParams } from '../common/known-query.pipe';
+import { Roles } from '../core/roles.decorator';
+import { KnownQueryParams } from '../core/known-query.pipe';
 import { USAGE_PARAMS } from './dto/usage-query.dto';
 import { usageToCsv } from './usage-format';
 import { formatOf, resolveUsageQuery, validateUsageQuery } from './usage-query';

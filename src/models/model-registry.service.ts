@@ -2,7 +2,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ModelConfig, ModelKind, UpstreamConfig } from '../config/config.schema';
 import { HunzeConfig } from '../config/hunze-config';
-import { ApiError } from '../common/errors';
+import { ApiError } from '../core/errors';
 
 export interface ResolvedModel {
   readonly id: string;

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { Roles } from '../auth/roles.decorator';
-import { ApiError } from '../common/errors';
+import { Roles } from '../core/roles.decorator';
+import { ApiError } from '../core/errors';
 import { ModelRegistry, type ResolvedModel } from './model-registry.service';
 
 export interface ModelObject {

@@ -1,9 +1,8 @@
 // The appliance's only logger: pino to stdout, fed metadata records and fixed event names only.
 // Nothing here accepts free text from a request; error logs carry class names and codes, not messages.
 import pino from 'pino';
+import type { EventFields, WarnLog } from '../core/event-log';
 import { loggable, type RequestRecord } from '../core/request-record';
-
-export type EventFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /**
  * stdout gets the log in writes of at least 4 KiB, and a line waits at most 100 ms: one write per request
@@ -17,7 +16,7 @@ const MAX_LINE_WAIT_MS = 100;
 
 type Buffered = pino.DestinationStream & { flush(): void; flushSync(): void };
 
-export class AppLogger {
+export class AppLogger implements WarnLog {
   private readonly pino: pino.Logger;
   /** The default destination, which buffers; a destination passed in (tests, the CLI) is used as it is. */
   private readonly buffered: Buffered | undefined;

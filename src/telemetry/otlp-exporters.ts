@@ -1,5 +1,5 @@
 // OTLP/HTTP JSON export for traces and metrics through the residency guard. The collector is an
-// outbound destination like any upstream: an undici Pool whose connector (compliance/residency-connector.ts)
+// outbound destination like any upstream: an undici Pool whose connector (residency/residency-connector.ts)
 // resolves the host once, checks every address against `telemetry.otlpNetworks` (and the declared country for
 // a public address), and connects to exactly the checked address. A refusal opens no socket; it is logged as
 // `residency_violation` with upstream `otlp` and published on residencyEvents, which the audit log records.
@@ -15,8 +15,8 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { Pool } from 'undici';
-import { residencyConnector, residencyEvents, type ResidencyHooks } from '../compliance/residency-connector';
-import type { ResidencyPolicy } from '../compliance/residency-guard';
+import { residencyConnector, residencyEvents, type ResidencyHooks } from '../residency/residency-connector';
+import type { ResidencyPolicy } from '../residency/residency-guard';
 import type { AppLogger } from './logger';
 
 export interface OtlpTarget extends ResidencyPolicy {

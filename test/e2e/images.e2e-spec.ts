@@ -2,9 +2,9 @@
 // b64_json as the backend sent it, `url` served from the gateway's memory to the creating account only and
 // forgotten after retention.imageMinutes (a fake clock, no waiting), bad input, wrong kind, upstream errors.
 import OpenAI from 'openai';
-import { Clock } from '../../src/common/clock';
-import { ImageStore } from '../../src/gateway/image-store';
-import { MemoryImageStore } from '../../src/gateway/memory-image-store';
+import { Clock } from '../../src/core/clock';
+import { ImageStore } from '../../src/gateway/images/image-store';
+import { MemoryImageStore } from '../../src/gateway/images/memory-image-store';
 import { FakeFlux, PNG_SIGNATURE, solidPng } from '../fakes/fake-flux';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { expectMetered, requestRecords } from '../helpers/metering';

@@ -4,7 +4,7 @@
 // upstream receives a data: URI with exactly the served bytes; a redirect, an oversize body (declared, or
 // streamed without a length), a wrong content type and an address outside the allowed set are refused, and
 // then nothing at all goes upstream. Only 127.0.0.1 (listed) and 127.0.0.2 (not listed) are contacted.
-import { residencyEvents, type ResidencyViolation } from '../../src/compliance/residency-connector';
+import { residencyEvents, type ResidencyViolation } from '../../src/residency/residency-connector';
 import { FakeMediaServer } from '../fakes/fake-media-server';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall } from '../helpers/admin-api';

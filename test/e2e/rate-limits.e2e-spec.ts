@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { createDataSource } from '../../src/database/data-source';
+import { ENTITIES } from '../../src/entities';
 import { MetricsService } from '../../src/metering/metrics.service';
 import { ADMIT, CONSUME } from '../../src/metering/rate-limits/redis-scripts';
 import { FakeVllm } from '../fakes/fake-vllm';
@@ -659,7 +660,7 @@ describe('monthly usage across a restart', () => {
 
   /** What the usage writer would have stored: rows straight into usage_records (another module writes them). */
   async function insertUsage(rows: { keyId: string; account: string; at: Date; tokens: number }[]) {
-    const ds = createDataSource({ databaseUrl: database?.url, dataDir });
+    const ds = createDataSource({ databaseUrl: database?.url, dataDir }, ENTITIES);
     await ds.initialize();
     try {
       for (const r of rows) {

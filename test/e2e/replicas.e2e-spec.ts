@@ -9,7 +9,7 @@
 import OpenAI from 'openai';
 import { KeyCache } from '../../src/auth/key-cache.service';
 import { KeyChangeBus } from '../../src/auth/key-changes/key-change-bus';
-import { redisKey } from '../../src/gateway/redis-image-store';
+import { redisKey } from '../../src/gateway/images/redis-image-store';
 import { FakeFlux } from '../fakes/fake-flux';
 import {
   createKeyOn,

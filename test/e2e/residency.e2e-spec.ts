@@ -2,7 +2,7 @@
 // time, before any socket opens, and the client gets 503 residency_violation. Redirects are never followed.
 // Only 127.0.0.1 is ever contacted; the "wrong network" upstreams are loopback servers declared elsewhere.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { residencyEvents, type ResidencyViolation } from '../../src/compliance/residency-connector';
+import { residencyEvents, type ResidencyViolation } from '../../src/residency/residency-connector';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { openAiErrorOf, send } from '../helpers/raw-http';
 import { startTestApp, type TestApp, type TestUpstream } from '../helpers/test-app';

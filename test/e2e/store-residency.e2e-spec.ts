@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { passedChecks, type PassedCheck } from '../../src/compliance/passed-checks';
+import { passedChecks, type PassedCheck } from '../../src/residency/passed-checks';
 import { ConfigError } from '../../src/config/config.loader';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { PROCESS_TEST_MS, runCli } from '../helpers/cli';

@@ -3,7 +3,7 @@
 // nothing at all, and a foreign collector country fails the config check.
 import 'reflect-metadata';
 import { ConfigError, parseConfig } from '../../src/config/config.loader';
-import { residencyEvents, type ResidencyViolation } from '../../src/compliance/residency-connector';
+import { residencyEvents, type ResidencyViolation } from '../../src/residency/residency-connector';
 import { Telemetry } from '../../src/telemetry/telemetry.service';
 import { FakeOtlpCollector, otlpAttribute as attr } from '../fakes/fake-otlp-collector';
 import { FakeVllm } from '../fakes/fake-vllm';

@@ -12,6 +12,7 @@ import OpenAI from 'openai';
 import { DataSource } from 'typeorm';
 import { tightenTree } from '../../src/database/data-dir';
 import { createDataSource, migrate } from '../../src/database/data-source';
+import { ENTITIES } from '../../src/entities';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall, expectOpenAiError } from '../helpers/admin-api';
 import { PROCESS_TEST_MS, runCli, startServe } from '../helpers/cli';
@@ -452,7 +453,7 @@ describe('hunze usage on the embedded database', () => {
       }),
     );
     const env = { HUNZE_CONFIG: configPath, HUNZE_DATA_DIR: dataDir };
-    const dataSource = createDataSource({ databaseUrl: undefined, dataDir });
+    const dataSource = createDataSource({ databaseUrl: undefined, dataDir }, ENTITIES);
     await dataSource.initialize();
     try {
       await migrate(dataSource);

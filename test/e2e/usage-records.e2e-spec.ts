@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { AuditService } from '../../src/compliance/audit.service';
+import { AuditService } from '../../src/audit/audit.service';
 import { createDataSource } from '../../src/database/data-source';
+import { ENTITIES } from '../../src/entities';
 import { UsageRetention } from '../../src/metering/usage-retention.service';
 import { USAGE_WRITER_LIMITS } from '../../src/metering/usage-writer';
 import { FakeVllm } from '../fakes/fake-vllm';
@@ -309,7 +310,7 @@ describe('usage_records', () => {
       counts = await countsOf(async (sql, params) => (await pg.query(sql, params)).rows, ids);
       await pg.end();
     } else {
-      const reopened = createDataSource({ databaseUrl: undefined, dataDir });
+      const reopened = createDataSource({ databaseUrl: undefined, dataDir }, ENTITIES);
       await reopened.initialize();
       counts = await countsOf((sql, params) => reopened.query(sql, params), ids);
       await reopened.destroy();
@@ -554,7 +555,7 @@ async function usageCounts(
       await pg.end();
     }
   }
-  const pglite = createDataSource({ databaseUrl: undefined, dataDir });
+  const pglite = createDataSource({ databaseUrl: undefined, dataDir }, ENTITIES);
   await pglite.initialize();
   try {
     return await countsOf((sql, params) => pglite.query(sql, params), ids);

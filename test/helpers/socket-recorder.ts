@@ -1,11 +1,11 @@
 // Records every socket this process opens and whether a residency guard checked its destination first.
 // net.Socket.prototype.connect is the one door: net.connect, net.createConnection and tls.connect call it,
 // and so do undici (upstreams, health checks, OTLP, media), node-postgres and ioredis. Each connect must
-// consume one announcement on passedChecks (src/compliance/passed-checks.ts) for exactly its address and
+// consume one announcement on passedChecks (src/residency/passed-checks.ts) for exactly its address and
 // port, made just before it; anything else is unguarded. Connections to `ignored` ports are the test's own
 // (its HTTP client talking to the appliance).
 import net from 'node:net';
-import { passedChecks } from '../../src/compliance/passed-checks';
+import { passedChecks } from '../../src/residency/passed-checks';
 
 export type Destination = { host: string; port: number } | { path: string };
 

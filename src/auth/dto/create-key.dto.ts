@@ -1,7 +1,7 @@
 import { ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { IsInstant } from '../../common/iso-instant';
-import { IsStorableText } from '../../common/storable-text';
-import { ROLES, type Role } from '../entities/api-key.entity';
+import { IsInstant } from '../../core/iso-instant';
+import { IsStorableText } from '../../core/storable-text';
+import { ROLES, type Role } from '../../core/roles';
 
 /** POST /admin/v1/keys and `hunze keys create`. Field names follow OpenAI's snake_case. */
 export class CreateKeyDto {

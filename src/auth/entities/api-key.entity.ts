@@ -1,8 +1,6 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { Role } from '../../core/roles';
 import { AccountEntity } from './account.entity';
-
-export const ROLES = ['user', 'admin', 'dpo'] as const;
-export type Role = (typeof ROLES)[number];
 
 /** An API key. Only the SHA-256 of the key is stored; `prefix` identifies it in listings. */
 @Entity({ name: 'api_keys' })

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { StoreGuard } from '../../compliance/store-guard';
-import { residencyPgStream } from '../../database/residency-pg-socket';
+import type { StoreGuard } from '../../residency/store-guard';
+import { residencyPgStream } from '../../residency/residency-pg-socket';
 import { KEY_CHANNEL } from './key-change-bus';
 import type { FeedEvents, KeyChangeFeed } from './key-change-feed';
 

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { guardedRedis } from '../../compliance/residency-redis-connector';
-import type { StoreGuard } from '../../compliance/store-guard';
+import { guardedRedis } from '../../residency/residency-redis-connector';
+import type { StoreGuard } from '../../residency/store-guard';
 import { KEY_CHANNEL } from './key-change-bus';
 import type { FeedEvents, KeyChangeFeed } from './key-change-feed';
 

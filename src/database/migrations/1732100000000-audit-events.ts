@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The tamper-evident audit log (src/compliance/audit-chain.ts): each row holds the SHA-256 of the previous. */
+/** The tamper-evident audit log (src/audit/audit-chain.ts): each row holds the SHA-256 of the previous. */
 export class AuditEvents1732100000000 implements MigrationInterface {
   name = 'AuditEvents1732100000000';
 

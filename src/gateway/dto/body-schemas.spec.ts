@@ -6,11 +6,11 @@ import type { SchemaObject } from 'ajv';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import fc from 'fast-check';
-import { ApiError } from '../../common/errors';
-import { BodyValidationPipe, compileBodySchema } from '../../common/validation.pipe';
-import { ChatCompletionDto, chatCompletionSchema, MAX_MESSAGES } from './chat-completion.dto';
-import { CompletionDto, completionSchema } from './completion.dto';
-import { CreateEmbeddingDto, createEmbeddingSchema } from './create-embedding.dto';
+import { ApiError } from '../../core/errors';
+import { BodyValidationPipe, compileBodySchema } from '../../core/validation.pipe';
+import { ChatCompletionDto, chatCompletionSchema, MAX_MESSAGES } from '../chat/chat-completion.dto';
+import { CompletionDto, completionSchema } from '../completions/completion.dto';
+import { CreateEmbeddingDto, createEmbeddingSchema } from '../embeddings/create-embedding.dto';
 
 type Body = Record<string, unknown>;
 type Ctor = new () => object;
@@ -385,7 +385,7 @@ function renameReservedKeys(value: unknown): unknown {
 
 /**
  * class-validator's verdict on a body made into a DTO by class-transformer, the reference the pipe's own
- * linear instantiation (common/dto-instance.ts) and the schemas are held to.
+ * linear instantiation (core/dto-instance.ts) and the schemas are held to.
  */
 function classValidatorAccepts(dto: Ctor, body: unknown): boolean {
   return validateSync(plainToInstance<object, unknown>(dto, renameReservedKeys(body))).length === 0;

@@ -3,7 +3,7 @@
 // that names the parameter. Each decorator has a JSON-schema counterpart for the validation pipe's fast path.
 import type { SchemaObject } from 'ajv';
 import { ValidateBy, type ValidationOptions } from 'class-validator';
-import type { ConstraintContext } from '../../common/validation.pipe';
+import type { ConstraintContext } from '../../core/validation.pipe';
 
 /** OpenAI refuses a `logit_bias` of more than 300 tokens. */
 export const MAX_LOGIT_BIAS_ENTRIES = 300;

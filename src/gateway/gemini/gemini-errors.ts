@@ -1,6 +1,6 @@
 // Gemini's error wire format, derived from the one catalogue: same HTTP status, same message text, plus
 // Google's canonical status name. `{"error":{"code":404,"message":"...","status":"NOT_FOUND"}}`.
-import { ApiError, ERRORS, type ErrorCode } from '../../common/errors';
+import { ApiError, ERRORS, type ErrorCode } from '../../core/errors';
 
 export type GoogleStatus =
   | 'INVALID_ARGUMENT'

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import { GenerateContentDto } from './generate-content.dto';
 import { openApiToJsonSchema, toChatRequest } from './gemini-request.translator';
 

@@ -2,7 +2,7 @@
 // contents → messages (role model → assistant), systemInstruction → a system message, inline images → data
 // URLs, generationConfig → the matching OpenAI/vLLM sampling fields. What cannot be translated faithfully
 // (tools, cached content, other part types) is refused with a 400 naming the field, never dropped silently.
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import type { ContentDto, GenerateContentDto, GenerationConfigDto, PartDto } from './generate-content.dto';
 
 type ChatPart =

@@ -1,4 +1,4 @@
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import { finishReasonOf, fromChatChunk, fromChatCompletion } from './gemini-response.translator';
 
 describe('fromChatCompletion', () => {

@@ -1,7 +1,7 @@
 // OpenAI chat completion (and its stream chunks) → Gemini GenerateContentResponse: choices → candidates
 // (role "model", text parts; vLLM's reasoning text as a `thought` part), finish_reason → finishReason,
 // usage → usageMetadata, the model id → modelVersion.
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 
 type Obj = Record<string, unknown>;
 

@@ -3,7 +3,7 @@
 // streamed piece by piece (the default without alt=sse). The chunk that finishes a candidate is held until
 // the usage chunk that follows it, so the final response carries usageMetadata as Google's does.
 import type { TransformCallback } from 'node:stream';
-import { parseJsonObject, SseEventsTransform } from '../sse-events.transform';
+import { parseJsonObject, SseEventsTransform } from '../../upstream/sse-events.transform';
 import { googleErrorFromEvent } from './gemini-errors';
 import { fromChatChunk, usageMetadataOf, type GeminiResponse } from './gemini-response.translator';
 

@@ -1,10 +1,10 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AlsoAcceptKeyFrom, Roles } from '../../auth/roles.decorator';
-import { BodyValidationPipe } from '../../common/validation.pipe';
+import { AlsoAcceptKeyFrom, Roles } from '../../core/roles.decorator';
+import { BodyValidationPipe } from '../../core/validation.pipe';
 import { GenerateContentDto } from './generate-content.dto';
-import type { ErrorBodyConfig } from '../../common/http-setup';
+import type { ErrorBodyConfig } from '../../core/http-contracts';
 import { toGoogleError } from './gemini-errors';
 import { GeminiService } from './gemini.service';
 

@@ -2,11 +2,11 @@
 // the one relay (non-stream answers through the response cache), translate the answer back.
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import { ModelRegistry } from '../../models/model-registry.service';
-import { ChatCompletionService } from '../chat-completion.service';
+import { ChatCompletionService } from '../chat/chat-completion.service';
 import { RemoteMedia } from '../media/remote-media.service';
-import { Relay } from '../relay.service';
+import { Relay } from '../relay/relay.service';
 import type { GenerateContentDto } from './generate-content.dto';
 import { toChatRequest } from './gemini-request.translator';
 import { fromChatCompletion } from './gemini-response.translator';

@@ -18,8 +18,8 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import type { ConstraintContext } from '../../common/validation.pipe';
-import { MAX_MESSAGES } from '../dto/chat-completion.dto';
+import type { ConstraintContext } from '../../core/validation.pipe';
+import { MAX_MESSAGES } from '../chat/chat-completion.dto';
 
 const tooManyContents: ConstraintContext = { errorCode: 'too_many_messages', params: { max: MAX_MESSAGES } };
 

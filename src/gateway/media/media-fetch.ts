@@ -9,8 +9,8 @@ import {
   residencyConnector,
   type ResidencyHooks,
   type ResidencyViolation,
-} from '../../compliance/residency-connector';
-import type { ResidencyPolicy } from '../../compliance/residency-guard';
+} from '../../residency/residency-connector';
+import type { ResidencyPolicy } from '../../residency/residency-guard';
 import type { FetchedMedia, MediaKind } from './media-urls';
 
 export const MEDIA_FETCH_FAILURES = [

@@ -1,4 +1,4 @@
-import { checkAddresses } from '../../compliance/residency-guard';
+import { checkAddresses } from '../../residency/residency-guard';
 import { mediaAllowances, mediaPolicy } from './media-policy';
 
 const EU = new Set(['NL', 'DE', 'FR']);

@@ -2,7 +2,7 @@
 // to a country of residency.allowedRegions; a private, loopback or link-local address only when
 // media.allowedHosts lists the URL's host name or a CIDR range (or the IP itself) containing it.
 import { isIP } from 'node:net';
-import type { ResidencyPolicy } from '../../compliance/residency-guard';
+import type { ResidencyPolicy } from '../../residency/residency-guard';
 
 const EVERYWHERE = ['0.0.0.0/0', '::/0'];
 

@@ -6,9 +6,9 @@
 // Media bytes are content: they are never logged or stored; only the outcome of each fetch is counted.
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { residencyEvents, type ResidencyViolation } from '../../compliance/residency-connector';
-import { expandRegions } from '../../compliance/regions';
-import { ApiError } from '../../common/errors';
+import { residencyEvents, type ResidencyViolation } from '../../residency/residency-connector';
+import { expandRegions } from '../../core/regions';
+import { ApiError } from '../../core/errors';
 import { HunzeConfig } from '../../config/hunze-config';
 import type { MediaConfig } from '../../config/config.schema';
 import { MetricsService } from '../../metering/metrics.service';

@@ -1,5 +1,5 @@
 import { IsIn, IsOptional, IsString } from 'class-validator';
-import { IsInstant } from '../../common/iso-instant';
+import { IsInstant } from '../../core/iso-instant';
 
 export const USAGE_GROUPS = ['model', 'key', 'account', 'day'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];

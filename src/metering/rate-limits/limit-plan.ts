@@ -1,6 +1,6 @@
 // Which counters a caller is held to: its key's and its account's. A key with no limits of its own and an
 // account without limits has no plan, and skips rate limiting entirely.
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../core/principal';
 import type { Subject } from './limit-rules';
 
 export function isLimited(p: Principal): boolean {

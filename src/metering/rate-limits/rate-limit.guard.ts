@@ -7,7 +7,7 @@
 // (the rate-limit e2e tests fail if that ever changes: no limit would apply).
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../common/errors';
+import { ApiError } from '../../core/errors';
 import type { Admission, Refusal } from './limit-rules';
 import { RateLimits } from './rate-limits.service';
 

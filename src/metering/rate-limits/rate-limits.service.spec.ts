@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../core/principal';
 import type { HunzeConfig } from '../../config/hunze-config';
 import { AppLogger } from '../../telemetry/logger';
 import type { MetricsService } from '../metrics.service';

@@ -9,9 +9,9 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../core/principal';
 import type { RequestRecord } from '../../core/request-record';
-import { storeGuard } from '../../compliance/store-guard';
+import { storeGuard } from '../../residency/store-guard';
 import { HunzeConfig } from '../../config/hunze-config';
 import { AppLogger } from '../../telemetry/logger';
 import { MetricsService } from '../metrics.service';

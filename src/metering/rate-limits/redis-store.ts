@@ -3,8 +3,8 @@
 // timeout, no offline queue) so a dead Redis costs a request nothing but the switch to the local store.
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
-import { guardedRedis } from '../../compliance/residency-redis-connector';
-import { loopbackGuard, type StoreGuard } from '../../compliance/store-guard';
+import { guardedRedis } from '../../residency/residency-redis-connector';
+import { loopbackGuard, type StoreGuard } from '../../residency/store-guard';
 import {
   monthOf,
   nextMonthStart,

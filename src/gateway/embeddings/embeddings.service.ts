@@ -1,0 +1,109 @@
+// POST /v1/embeddings beyond validation: inputs are split into batches no larger than the model's upstreams
+// accept, each batch goes through the one relay (with its own failover), and the answers are merged back in
+// input order with usage summed. One failed batch fails the request with that batch's catalogue error.
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { mapInOrder } from '../../core/map-in-order';
+import type { ResolvedModel } from '../../models/model-registry.service';
+import {
+  TeiEmbeddingsAdapter,
+  type EmbeddingBatchResult,
+  type EmbeddingData,
+} from '../../upstream/adapters/tei-embeddings.adapter';
+import type { CreateEmbeddingDto, EncodingFormat } from './create-embedding.dto';
+import type { EmbeddingInput, EmbeddingInputs } from './embedding-input';
+import { Relay } from '../relay/relay.service';
+
+/** Batches of one request sent at the same time: enough to overlap, few enough to leave room for others. */
+export const BATCH_CONCURRENCY = 4;
+
+export interface EmbeddingsResponse {
+  object: 'list';
+  data: EmbeddingData[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+interface Batch {
+  /** What the upstream is sent as `input`: one input as the client sent it, or a list. */
+  input: EmbeddingInput | EmbeddingInput[];
+  count: number;
+}
+
+@Injectable()
+export class EmbeddingsService {
+  constructor(
+    @Inject(Relay) private readonly relay: Relay,
+    @Inject(TeiEmbeddingsAdapter) private readonly tei: TeiEmbeddingsAdapter,
+  ) {}
+
+  async create(
+    body: CreateEmbeddingDto,
+    inputs: EmbeddingInputs,
+    model: ResolvedModel,
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<EmbeddingsResponse> {
+    const format = body.encoding_format ?? 'float';
+    const batches = inputs.single
+      ? [{ input: inputs.items[0]!, count: 1 }]
+      : split(inputs.items, await this.tei.maxBatchSize(model));
+    const results = await mapInOrder(batches, BATCH_CONCURRENCY, (batch) =>
+      this.embedBatch(body, batch, model, format, req, reply),
+    );
+    const answer = merge(results, model.id);
+    req.facts.promptTokens = answer.usage.prompt_tokens;
+    req.facts.totalTokens = answer.usage.total_tokens;
+    req.facts.completionTokens = undefined;
+    return answer;
+  }
+
+  private async embedBatch(
+    body: CreateEmbeddingDto,
+    batch: Batch,
+    model: ResolvedModel,
+    format: EncodingFormat,
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<EmbeddingBatchResult> {
+    const call = {
+      path: '/embeddings',
+      model,
+      body: this.tei.requestBody(body, model, batch.input, format),
+      stream: false,
+    };
+    try {
+      return this.tei.readBatch(await this.relay.fetchJson(call, req, reply), batch.count, format);
+    } catch (err) {
+      this.tei.noteFailure(model, err);
+      throw err;
+    }
+  }
+}
+
+function split(items: readonly EmbeddingInput[], size: number): Batch[] {
+  const batches: Batch[] = [];
+  for (let start = 0; start < items.length; start += size) {
+    const input = items.slice(start, start + size);
+    batches.push({ input, count: input.length });
+  }
+  return batches;
+}
+
+/** One answer from the batches' answers: indexes run across the whole request, usage is the sum. */
+function merge(results: readonly EmbeddingBatchResult[], modelId: string): EmbeddingsResponse {
+  const data: EmbeddingData[] = [];
+  let promptTokens = 0;
+  let totalTokens = 0;
+  for (const result of results) {
+    for (const item of result.data) data.push({ ...item, index: data.length });
+    promptTokens += result.promptTokens;
+    totalTokens += result.totalTokens;
+  }
+  return {
+    object: 'list',
+    data,
+    model: modelId,
+    usage: { prompt_tokens: promptTokens, total_tokens: totalTokens },
+  };
+}

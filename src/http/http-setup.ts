@@ -1,0 +1,218 @@
+// Wiring that applies to every HTTP request, in one place: request ids, the metadata record written
+// when a request ends, and the one error path. Nest routes Fastify's own errors (body parser, body limit)
+// into the same exception filter, so there is no separate Fastify error handler.
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { pickFields, RECORD_FIELD_NAMES, type RequestRecord } from '../core/request-record';
+import type { MeteringService } from '../metering/metering.service';
+import type { AppLogger } from '../telemetry/logger';
+import type { Telemetry } from '../telemetry/telemetry.service';
+import { toApiError } from '../core/error-mapper';
+import { ApiError } from '../core/errors';
+import type { EarlyCheck, ErrorBodyConfig } from '../core/http-contracts';
+import { ObjectKeysBound } from './object-keys-bound';
+import { elapsedMs } from '../core/request-context';
+import { discardUnreadBody, hasBody, watchBodyRead } from './unread-body';
+
+export interface HttpDeps {
+  log: AppLogger;
+  metering: MeteringService;
+  bodyLimitMb: number;
+  bodyReadTimeoutMs: number;
+  earlyCheck?: EarlyCheck;
+  /** server.maxObjectKeys: the most keys any object in a JSON body may have. */
+  maxObjectKeys: number;
+  /** One span per request from the same metadata record (a no-op without telemetry.otlpEndpoint). */
+  telemetry?: Telemetry;
+}
+
+export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
+  fastify.decorateRequest('facts', null as never);
+  // Every body endpoint takes JSON or multipart; Fastify's built-in text/plain parser would hand a string to
+  // the JSON validation instead of answering 415.
+  fastify.removeContentTypeParser('text/plain');
+  // JSON is parsed from bytes: Fastify's default reads it as a string, and broken UTF-8 then surfaces as a
+  // content-length mismatch instead of invalid JSON.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) =>
+    parseJson(req, body.toString('utf8'), done),
+  );
+  // Every JSON body's objects are counted as its bytes arrive, before it is parsed (object-keys-bound.ts).
+  fastify.addHook('preParsing', (req, _reply, payload, done) => {
+    if (!isJson(req.headers['content-type'])) return done(null, payload);
+    done(null, countKeys(payload, deps.maxObjectKeys));
+  });
+  // Fastify fixes a route's error handler when the route is added, before Nest installs its own; without
+  // this, body-parser errors (invalid JSON, body too large) would get Fastify's default body.
+  fastify.addHook('onRoute', (route) => {
+    route.errorHandler ??= (err, req, reply) => sendError(err, req, reply, deps);
+  });
+  const discardLimit = discardLimitBytes(deps.bodyLimitMb);
+  fastify.addHook('onRequest', (req, reply, done) => {
+    req.facts = { startedAt: process.hrtime.bigint() };
+    void reply.header('x-request-id', req.id).header('x-content-type-options', 'nosniff');
+    // Admin answers carry keys in clear and account data: never kept by a browser or proxy cache.
+    if (req.url.startsWith('/admin/')) void reply.header('cache-control', 'no-store');
+    recordAtEnd(req, reply, deps, discardLimit);
+    if (hasBody(req.raw)) {
+      watchBodyRead(req.raw, reply.raw, deps.bodyReadTimeoutMs, () => onBodyStall(req, reply, deps));
+    }
+    const refused = deps.earlyCheck?.(req);
+    if (refused instanceof Promise) {
+      refused.then(
+        (error) => answerEarly(error, req, reply, deps, done),
+        (err: unknown) => answerEarly(toApiError(err, deps.bodyLimitMb), req, reply, deps, done),
+      );
+    } else {
+      answerEarly(refused, req, reply, deps, done);
+    }
+  });
+}
+
+/**
+ * The body as Fastify's parser reads it, counted on the way (object-keys-bound.ts). Not `pipeline`: on a
+ * refusal it would destroy the request, and the rest of the body, left unread on a keep-alive connection,
+ * would hold every later request on it. The request is only unpiped, so the early answer's discard
+ * (discardUnreadBody) reads it to the end; a client that goes away mid-body still ends the counted stream.
+ */
+function countKeys(payload: Readable, maxObjectKeys: number): Readable {
+  const bound = new ObjectKeysBound(maxObjectKeys);
+  bound.once('error', () => payload.unpipe(bound));
+  payload.on('error', (err) => bound.destroy(err));
+  return payload.pipe(bound);
+}
+
+/** The media types Fastify's JSON parser takes (application/json with or without parameters). */
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * How much of an unread body is read and thrown away after an early answer (see discardUnreadBody): enough
+ * for any upload a client would reasonably send this appliance, so it reads the answer instead of a reset.
+ */
+function discardLimitBytes(bodyLimitMb: number): number {
+  return Math.max(4 * bodyLimitMb, 100) * 1024 * 1024;
+}
+
+function answerEarly(
+  error: ApiError | undefined,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: HttpDeps,
+  done: () => void,
+): void {
+  if (!error) return done();
+  sendError(error, req, reply, deps);
+}
+
+/**
+ * The usage row is journaled just before the last bytes go out, not on 'close' (which can follow by
+ * milliseconds): a process killed right after the client has its answer must still have it. The log line,
+ * metrics, token charge and span follow the write, off the response's critical path. An answer that goes
+ * out before the body was read (refused early, too large) lets the rest be discarded, not reset.
+ */
+function recordAtEnd(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps, discardLimit: number): void {
+  let record: RequestRecord | undefined;
+  /** Makes and journals the record once; returns it only to the first caller. */
+  const journalOnce = (clientClosed: boolean): RequestRecord | undefined => {
+    if (record) return undefined;
+    if (clientClosed) req.facts.clientClosed = true;
+    record = recordOf(req, reply);
+    deps.metering.journal(record);
+    return record;
+  };
+  const observe = (made: RequestRecord | undefined) => {
+    if (!made) return;
+    deps.metering.observe(made);
+    deps.telemetry?.recordRequest(made);
+  };
+  const raw = reply.raw;
+  const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
+  raw.end = ((...args: unknown[]) => {
+    const made = journalOnce(raw.destroyed);
+    if (!req.raw.readableEnded) discardUnreadBody(req.raw, discardLimit);
+    const result = end(...args);
+    observe(made);
+    return result;
+  }) as ServerResponse['end'];
+  // 'close' comes once per response, finished or not: a client that hangs up before the end still gets
+  // its record (Fastify's onResponse would miss it).
+  raw.once('close', () => observe(journalOnce(!raw.writableFinished)));
+}
+
+/** No body byte for `server.bodyReadTimeoutMs`: 408 if nothing was answered yet, and the connection ends. */
+function onBodyStall(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps): void {
+  if (reply.raw.headersSent) {
+    req.raw.socket?.destroy();
+    return;
+  }
+  void reply.header('connection', 'close');
+  sendError(new ApiError('request_timeout', { timeoutMs: deps.bodyReadTimeoutMs }), req, reply, deps, true);
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors the router raises before any route or hook runs (a URL that cannot be
+ * percent-decoded, an over-long path parameter). Fastify's own answer would quote the URL and carry no
+ * request id, so the catalogue error is sent here, with the id the onRequest hook would have set.
+ */
+export function frameworkErrorHandler(bodyLimitMb: number) {
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply): void => {
+    const error = toApiError(err, bodyLimitMb);
+    void reply
+      .status(error.status)
+      .headers({ 'x-request-id': req.id, 'x-content-type-options': 'nosniff', ...error.responseHeaders() })
+      .send(error.toBody());
+  };
+}
+
+/** Every exception a controller, guard, pipe or the body parser throws ends here. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  constructor(private readonly deps: HttpDeps) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendError(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.deps);
+  }
+}
+
+function sendError(
+  exception: unknown,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: HttpDeps,
+  closeConnection = false,
+): void {
+  const error = toApiError(exception, deps.bodyLimitMb);
+  if (error.code === 'internal_error') deps.log.error('unhandled_error', exception, { requestId: req.id });
+  if (req.facts) req.facts.errorCode = error.code;
+  if (reply.sent || reply.raw.headersSent) return;
+  // Fastify's body parser asks to close after a too-large body; the rest is discarded instead (recordAtEnd),
+  // so a client still uploading reads its 413 rather than a reset connection.
+  if (!closeConnection && !req.raw.complete) reply.removeHeader('connection');
+  const errorBody = (req.routeOptions?.config as ErrorBodyConfig | undefined)?.errorBody;
+  const body = errorBody ? errorBody(error) : error.toBody();
+  void reply.status(error.status).headers(error.responseHeaders()).send(body);
+}
+
+/** The record of a finished request: what its handlers learnt (req.facts) and what the request itself says. */
+function recordOf(req: FastifyRequest, reply: FastifyReply): RequestRecord {
+  const facts = req.facts ?? { startedAt: process.hrtime.bigint() };
+  const principal = req.principal;
+  return {
+    ...pickFields(facts, RECORD_FIELD_NAMES),
+    time: new Date().toISOString(),
+    requestId: req.id,
+    method: req.method,
+    // The route pattern, never the URL: a query string may carry a key (?key=) or other input.
+    endpoint: req.routeOptions.url ?? 'unmatched',
+    status: facts.clientClosed ? 499 : reply.statusCode,
+    latencyMs: Math.round(elapsedMs(facts.startedAt) * 1000) / 1000,
+    keyId: principal?.keyId,
+    account: principal?.accountName ?? undefined,
+    ttftMs: facts.ttftMs === undefined ? undefined : Math.round(facts.ttftMs * 1000) / 1000,
+  };
+}
