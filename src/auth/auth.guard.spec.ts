@@ -14,7 +14,7 @@ import type { Role } from '../core/roles';
 import { KeyAuthenticator } from './key-authenticator';
 import { KeyCache } from './key-cache.service';
 import { LocalKeyChangeBus } from './key-changes/local-key-change-bus';
-import { hashKey } from './key-material';
+import { apiKeyRow } from '../../test/helpers/api-key-row';
 import type { KeysService } from './keys.service';
 import { adminPrincipal, BREAK_GLASS_KEY_ID, LOCAL_CLI_KEY_ID } from '../core/principal';
 import { AlsoAcceptKeyFrom, Public, Roles } from '../core/roles.decorator';
@@ -22,20 +22,8 @@ import { AlsoAcceptKeyFrom, Public, Roles } from '../core/roles.decorator';
 const ADMIN_KEY = 'break-glass-admin-key-0123456789';
 const CLI_TOKEN = 'local-cli-token-0123456789';
 
-const keyRow = (id: string, role: Role, extra: Partial<ApiKeyEntity> = {}): ApiKeyEntity =>
-  ({
-    id,
-    keyHash: hashKey(`hz-${id}`),
-    role,
-    accountId: 'acc',
-    allowedModels: null,
-    rpm: null,
-    tpm: null,
-    monthlyTokens: null,
-    expiresAt: null,
-    revokedAt: null,
-    ...extra,
-  }) as ApiKeyEntity;
+const keyRow = (id: string, role: Role, extra: Partial<ApiKeyEntity> = {}) =>
+  apiKeyRow(id, { role, ...extra });
 
 const rows = [
   keyRow('user1', 'user'),

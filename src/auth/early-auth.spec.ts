@@ -10,12 +10,11 @@ import type { FastifyRequest } from 'fastify';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { earlyAuthCheck, stampRouteAuthPolicies } from './early-auth';
-import type { ApiKeyEntity } from './entities/api-key.entity';
 import { KeyAuthenticator } from './key-authenticator';
 import { KeyCache } from './key-cache.service';
 import { LocalKeyChangeBus } from './key-changes/local-key-change-bus';
-import { hashKey } from './key-material';
 import type { KeysService } from './keys.service';
+import { apiKeyRow } from '../../test/helpers/api-key-row';
 import { AlsoAcceptKeyFrom, Public, Roles } from '../core/roles.decorator';
 
 @Controller('v1')
@@ -33,18 +32,7 @@ class GeminiController {
   @Post('generate') generate(): void {}
 }
 
-const row = {
-  id: 'k1',
-  keyHash: hashKey('hz-k1'),
-  role: 'user',
-  accountId: null,
-  allowedModels: null,
-  rpm: null,
-  tpm: null,
-  monthlyTokens: null,
-  expiresAt: null,
-  revokedAt: null,
-} as unknown as ApiKeyEntity;
+const row = apiKeyRow('k1');
 
 const caches: KeyCache[] = [];
 afterEach(async () => Promise.all(caches.splice(0).map((c) => c.beforeApplicationShutdown())));

@@ -5,6 +5,7 @@ import type { ApiKeyEntity } from './entities/api-key.entity';
 import { KeyCache } from './key-cache.service';
 import { KeyChangeBus } from './key-changes/key-change-bus';
 import type { KeysService } from './keys.service';
+import { apiKeyRow } from '../../test/helpers/api-key-row';
 
 /** A bus whose connection the test switches. */
 class SwitchableBus extends KeyChangeBus {
@@ -21,19 +22,7 @@ class SwitchableBus extends KeyChangeBus {
 }
 
 const row = (id: string, revoked = false, extra: Partial<ApiKeyEntity> = {}): ApiKeyEntity =>
-  ({
-    id,
-    keyHash: `hash-${id}`,
-    role: 'user',
-    accountId: 'acc',
-    allowedModels: null,
-    rpm: null,
-    tpm: null,
-    monthlyTokens: null,
-    expiresAt: null,
-    revokedAt: revoked ? new Date() : null,
-    ...extra,
-  }) as ApiKeyEntity;
+  apiKeyRow(id, { keyHash: `hash-${id}`, revokedAt: revoked ? new Date() : null, ...extra });
 
 function setup() {
   const rows = new Map<string, ApiKeyEntity>([['k', row('k')]]);
@@ -80,6 +69,14 @@ function setup() {
   };
 }
 
+/** A cache set up and bootstrapped, stopped after the test through `caches`. */
+async function startedIn(caches: KeyCache[]) {
+  const s = setup();
+  caches.push(s.cache);
+  await s.cache.onApplicationBootstrap();
+  return s;
+}
+
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('KeyCache trust', () => {
@@ -88,12 +85,7 @@ describe('KeyCache trust', () => {
     await Promise.all(caches.splice(0).map((cache) => cache.beforeApplicationShutdown()));
   });
 
-  async function started() {
-    const s = setup();
-    caches.push(s.cache);
-    await s.cache.onApplicationBootstrap();
-    return s;
-  }
+  const started = () => startedIn(caches);
 
   it('answers from the cache while the bus is connected', async () => {
     const { cache, reads } = await started();
@@ -162,12 +154,7 @@ describe('KeyCache while trusted', () => {
     await Promise.all(caches.splice(0).map((cache) => cache.beforeApplicationShutdown()));
   });
 
-  async function started() {
-    const s = setup();
-    caches.push(s.cache);
-    await s.cache.onApplicationBootstrap();
-    return s;
-  }
+  const started = () => startedIn(caches);
 
   /** Date.now() as the test sets it; the cache reads the time only through it. */
   function clock(start: number) {
