@@ -67,9 +67,6 @@ export interface ConstraintContext {
   params?: Record<string, number>;
 }
 
-/** JSON nesting a body may have; real requests (tool schemas included) stay far below it. */
-export const MAX_BODY_DEPTH = 100;
-
 type Ctor<T> = new () => T;
 
 export interface BodyValidationOptions {
@@ -117,10 +114,8 @@ export class BodyValidationPipe<T extends object> implements PipeTransform<unkno
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ApiError('invalid_request_error', { param: 'body', reason: 'must be a JSON object' }, 'body');
     }
-    // Validating nested DTOs and JSON.stringify recurse: a body nested thousands deep would overflow the stack.
-    if (nestedTooDeep(value, MAX_BODY_DEPTH)) {
-      throw new ApiError('invalid_request_error', { param: 'body', reason: 'is nested too deeply' }, 'body');
-    }
+    // Nesting depth is bounded before this (http/object-keys-bound.ts, as the JSON body's bytes arrive): the
+    // validation below recurses. Every body Hunze parses is JSON and passes that bound.
     // Fast path: a body the compiled schema accepts, class-validator would accept too (the schema is never
     // looser; body-schemas.spec.ts). Everything else goes to class-validator, which words the refusal.
     if (this.schema && this.schema(value)) {
@@ -137,20 +132,6 @@ export class BodyValidationPipe<T extends object> implements PipeTransform<unkno
     if (first) throw toApiError(first, '');
     return value as T;
   }
-}
-
-/** Whether the body is nested deeper than `max`. Iterative, so the check itself cannot overflow. */
-function nestedTooDeep(value: object, max: number): boolean {
-  const pending: [object, number][] = [[value, 1]];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [node, depth] = next;
-    if (depth > max) return true;
-    for (const key in node) {
-      const child = (node as Record<string, unknown>)[key];
-      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
-    }
-  }
-  return false;
 }
 
 function toApiError(error: ValidationError, parent: string): ApiError {

@@ -2,7 +2,7 @@
 // when some object has more keys than the bound, naming a known top-level parameter or else `body`.
 import fc from 'fast-check';
 import { ApiError } from '../core/errors';
-import { ObjectKeysBound, ObjectKeysCounter } from './object-keys-bound';
+import { MAX_BODY_DEPTH, ObjectKeysBound, ObjectKeysCounter } from './object-keys-bound';
 
 /** The most keys of any one object in a parsed JSON value. */
 function mostKeys(value: unknown): number {
@@ -63,6 +63,23 @@ describe('ObjectKeysCounter', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it(`accepts ${MAX_BODY_DEPTH} levels of nesting and refuses deeper bodies as their bytes arrive`, () => {
+    const nested = (depth: number) => {
+      let text = '{}'; // one level; each array one more
+      for (let i = 2; i < depth; i++) text = `[${text}]`;
+      return `{"model":"m","extra_body":${text}}`;
+    };
+    expect(refusal(nested(MAX_BODY_DEPTH), 10)).toBeUndefined();
+    for (const depth of [MAX_BODY_DEPTH + 1, 200_000]) {
+      const refused = refusal(nested(depth), 10, [7, 1000]);
+      expect(refused?.toBody().error).toMatchObject({
+        code: 'invalid_request_error',
+        param: 'body',
+        message: 'Invalid value for body: is nested too deeply.',
+      });
+    }
   });
 
   it('is not misled by braces, brackets, quotes and commas inside strings, or by escapes', () => {

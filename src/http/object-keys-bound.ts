@@ -1,4 +1,6 @@
-// The general bound on a JSON body's shape: no object in it may have more than `server.maxObjectKeys` keys.
+// The general bound on a JSON body's shape: no object in it may have more than `server.maxObjectKeys` keys,
+// and nothing may be nested deeper than MAX_BODY_DEPTH (validating nested DTOs and JSON.stringify recurse, so
+// a body nested thousands deep would overflow the stack; checked here, no walk of the parsed body is needed).
 // It is checked on the bytes as they arrive, before the body is parsed: parsing, validating, copying and
 // forwarding a body all cost more per key than this scan, and an object of tens of thousands of keys is
 // never a real request. Scanning chunk by chunk never blocks the event loop for long, and a body over the
@@ -34,6 +36,9 @@ const NAMED_OBJECT_PARAMS = new Set([
 /** Longest name in NAMED_OBJECT_PARAMS; longer top-level keys are not collected. */
 const MAX_NAMED_LENGTH = Math.max(...[...NAMED_OBJECT_PARAMS].map((name) => name.length));
 
+/** JSON nesting a body may have; real requests (tool schemas included) stay far below it. */
+export const MAX_BODY_DEPTH = 100;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b;
@@ -59,7 +64,10 @@ interface Container {
   param: string | undefined;
 }
 
-/** Counts the keys of every object in a JSON text fed to it in chunks; throws when one has too many. */
+/**
+ * Counts the keys of every object in a JSON text fed to it in chunks, and how deep it nests; throws when an
+ * object has too many keys or the nesting goes too deep.
+ */
 export class ObjectKeysCounter {
   private readonly stack: Container[] = [];
   private inString = false;
@@ -108,6 +116,7 @@ export class ObjectKeysCounter {
           break;
         case OPEN_OBJECT:
         case OPEN_ARRAY:
+          if (this.stack.length === MAX_BODY_DEPTH) throw nestedTooDeep();
           this.stack.push({
             isObject: byte === OPEN_OBJECT,
             keys: 0,
@@ -157,7 +166,11 @@ export class ObjectKeysCounter {
   }
 }
 
-/** Passes a JSON body through unchanged, failing the stream with 400 `too_many_keys` over the bound. */
+function nestedTooDeep(): ApiError {
+  return new ApiError('invalid_request_error', { param: 'body', reason: 'is nested too deeply' }, 'body');
+}
+
+/** Passes a JSON body through unchanged, failing the stream with a 400 over the bound. */
 export class ObjectKeysBound extends Transform {
   private readonly counter: ObjectKeysCounter;
 
