@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import { ENTITIES } from './entities';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
+import { HttpModule } from './http/http.module';
 import { MeteringModule } from './metering/metering.module';
 import { ModelsModule } from './models/models.module';
 import { ReportsHttpModule } from './reports/reports-http.module';
@@ -43,6 +44,7 @@ export class AppModule {
         GatewayModule,
         HealthModule,
         ConsoleModule,
+        HttpModule,
       ],
     };
   }

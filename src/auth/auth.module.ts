@@ -1,5 +1,4 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { storeGuard } from '../residency/store-guard';
 import { HunzeConfig } from '../config/hunze-config';
@@ -7,7 +6,6 @@ import { ModelsModule } from '../models/models.module';
 import { AppLogger } from '../telemetry/logger';
 import { AccountsController } from './accounts.controller';
 import { AccountsService } from './accounts.service';
-import { AuthGuard } from './auth.guard';
 import { CliToken, KeyAuthenticator } from './key-authenticator';
 import { KeyCache } from './key-cache.service';
 import { KeyChangeBus } from './key-changes/key-change-bus';
@@ -66,7 +64,6 @@ export class AuthModule {
           inject: [HunzeConfig, DataSource, AppLogger],
           useFactory: createKeyChangeBus,
         },
-        ...(options.http ? [{ provide: APP_GUARD, useClass: AuthGuard }] : []),
       ],
       exports: [KeysService, AccountsService, KeyCache, KeyChangeBus, KeyAuthenticator],
     };

@@ -1,10 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { KeyCacheMetrics } from './key-cache-metrics';
 import { MeteringService } from './metering.service';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
-import { RateLimitGuard } from './rate-limits/rate-limit.guard';
 import { RateLimits } from './rate-limits/rate-limits.service';
 import { UsageRetention } from './usage-retention.service';
 import { UsageWriter } from './usage-writer';
@@ -22,9 +20,6 @@ import { UsageService } from './usage.service';
     UsageWriter,
     UsageRetention,
     UsageService,
-    // Global guards run in module import order: AppModule imports AuthModule first, so AuthGuard has named
-    // the caller before limits are checked.
-    { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
   exports: [MeteringService, MetricsService, RateLimits, UsageWriter],
 })

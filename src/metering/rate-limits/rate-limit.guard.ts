@@ -2,9 +2,8 @@
 // before the body is validated or any upstream is called. A limited key's x-ratelimit-* headers go on the
 // reply here, so every response carries them, errors included; a refusal is a catalogue 429.
 // A guard, not an interceptor: Nest wraps every request in rxjs and AsyncResource.bind (about 10 µs each
-// on Node 20) as soon as one interceptor exists. Global guards run in the order their modules are
-// imported, and AppModule imports AuthModule before MeteringModule, so AuthGuard has run when this does
-// (the rate-limit e2e tests fail if that ever changes: no limit would apply).
+// on Node 20) as soon as one interceptor exists. It runs right after AuthGuard, which names the caller: both
+// are called in that order by RequestGuards (src/http/request-guards.ts).
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors';
