@@ -133,7 +133,7 @@ function recordAtEnd(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps, d
   const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
   raw.end = ((...args: unknown[]) => {
     const made = journalOnce(raw.destroyed);
-    if (!req.raw.readableEnded) discardUnreadBody(req.raw, discardLimit);
+    if (hasBody(req.raw) && !req.raw.readableEnded) discardUnreadBody(req.raw, discardLimit);
     const result = end(...args);
     observe(made);
     return result;
