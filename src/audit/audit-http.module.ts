@@ -4,7 +4,7 @@ import { AuditController } from './audit.controller';
 import { AuditModule } from './audit.module';
 
 /**
- * The audit log as the HTTP appliance runs it: AuditService (./audit.module.ts, global, used by key
+ * The audit log as the HTTP appliance runs it: AuditService (./audit.module.ts, imported by key
  * management and the CLI), its admin routes, the boot `config.loaded` event and the retention job.
  */
 @Module({

@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { storeGuard } from '../residency/store-guard';
 import { HunzeConfig } from '../config/hunze-config';
+import { AuditModule } from '../audit/audit.module';
 import { ModelsModule } from '../models/models.module';
 import { AppLogger } from '../telemetry/logger';
 import { AccountsController } from './accounts.controller';
@@ -51,7 +52,7 @@ export class AuthModule {
   static forRoot(options: { http: boolean; cliToken?: string }): DynamicModule {
     return {
       module: AuthModule,
-      imports: [ModelsModule],
+      imports: [ModelsModule, AuditModule],
       controllers: options.http ? [KeysController, AccountsController] : [],
       providers: [
         KeysService,

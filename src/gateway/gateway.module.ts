@@ -1,3 +1,4 @@
+import { MeteringModule } from '../metering/metering.module';
 import { Module } from '@nestjs/common';
 import { ModelsModule } from '../models/models.module';
 import { ChatController } from './chat/chat.controller';
@@ -36,7 +37,7 @@ function createImageStore(config: HunzeConfig, clock: Clock, log: AppLogger): Im
 }
 
 @Module({
-  imports: [ModelsModule],
+  imports: [ModelsModule, MeteringModule],
   controllers: [
     ChatController,
     CompletionsController,

@@ -1,4 +1,5 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { KeyCacheMetrics } from './key-cache-metrics';
 import { MeteringService } from './metering.service';
 import { MetricsController } from './metrics.controller';
@@ -9,8 +10,8 @@ import { UsageWriter } from './usage-writer';
 import { UsageController } from './usage.controller';
 import { UsageService } from './usage.service';
 
-@Global()
 @Module({
+  imports: [AuditModule],
   controllers: [MetricsController, UsageController],
   providers: [
     KeyCacheMetrics,
