@@ -103,12 +103,7 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   private verify(hash: string): Promise<Principal | undefined> {
-    let pending = this.verifying.get(hash);
-    if (!pending) {
-      pending = this.readKey(hash).finally(() => this.verifying.delete(hash));
-      this.verifying.set(hash, pending);
-    }
-    return pending;
+    return shared(this.verifying, hash, () => this.readKey(hash));
   }
 
   private async readKey(hash: string): Promise<Principal | undefined> {
@@ -130,12 +125,7 @@ export class KeyCache implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   /** One database lookup per unknown digest at a time, however many requests present it meanwhile. */
   private lookupMiss(hash: string): Promise<CachedKey | undefined> {
-    let pending = this.lookingUp.get(hash);
-    if (!pending) {
-      pending = this.readMiss(hash).finally(() => this.lookingUp.delete(hash));
-      this.lookingUp.set(hash, pending);
-    }
-    return pending;
+    return shared(this.lookingUp, hash, () => this.readMiss(hash));
   }
 
   private async readMiss(hash: string): Promise<CachedKey | undefined> {
@@ -212,4 +202,14 @@ function usable(entry: CachedKey): Principal | undefined {
   if (entry.revoked) return undefined;
   if (entry.expiresAt !== null && entry.expiresAt <= Date.now()) return undefined;
   return entry.principal;
+}
+
+/** The promise in flight for `key`, or a new one from `start`, forgotten once it settles. */
+function shared<T>(inFlight: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {
+  let pending = inFlight.get(key);
+  if (!pending) {
+    pending = start().finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
 }

@@ -1,5 +1,5 @@
 import type {} from 'fastify';
-import type { RequestRecord } from '../core/request-record';
+import type { RequestRecord } from './request-record';
 import type { ErrorCode } from './errors';
 
 /** Record fields the recorder takes from the request itself (http-setup.ts), not from its handlers. */

@@ -5,15 +5,15 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { toApiError } from '../core/error-mapper';
+import { ApiError } from '../core/errors';
+import type { EarlyCheck, ErrorBodyConfig } from '../core/http-contracts';
+import { elapsedMs } from '../core/request-context';
 import { pickFields, RECORD_FIELD_NAMES, type RequestRecord } from '../core/request-record';
 import type { MeteringService } from '../metering/metering.service';
 import type { AppLogger } from '../telemetry/logger';
 import type { Telemetry } from '../telemetry/telemetry.service';
-import { toApiError } from '../core/error-mapper';
-import { ApiError } from '../core/errors';
-import type { EarlyCheck, ErrorBodyConfig } from '../core/http-contracts';
 import { ObjectKeysBound } from './object-keys-bound';
-import { elapsedMs } from '../core/request-context';
 import { discardUnreadBody, hasBody, watchBodyRead } from './unread-body';
 
 export interface HttpDeps {
@@ -133,7 +133,7 @@ function recordAtEnd(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps, d
   const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
   raw.end = ((...args: unknown[]) => {
     const made = journalOnce(raw.destroyed);
-    if (hasBody(req.raw) && !req.raw.readableEnded) discardUnreadBody(req.raw, discardLimit);
+    discardUnreadBody(req.raw, discardLimit);
     const result = end(...args);
     observe(made);
     return result;

@@ -44,7 +44,8 @@ function keepAliveTimeoutOf(socket: Socket): number {
  * the answer; so the rest is read and thrown away, up to `maxBytes`, after which the connection is cut.
  */
 export function discardUnreadBody(raw: IncomingMessage, maxBytes: number): void {
-  if (raw.readableEnded || raw.destroyed) return;
+  // Nothing to discard: no body announced (a GET), or it was read to its end.
+  if (!hasBody(raw) || raw.readableEnded || raw.destroyed) return;
   // Whatever still reads the body (the key counter, a parser that gave up) would hold it back once its own
   // buffer is full, and the connection would stall before the next request on it.
   raw.unpipe();
