@@ -2,14 +2,16 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule, type AppOptions } from './app.module';
 import { installCheapAsyncBind } from './core/async-bind';
 import { refuseStoresOutOfPlace } from './residency/store-locations';
 import { earlyAuthCheck, stampRouteAuthPolicies } from './auth/early-auth';
 import { clientErrorHandler } from './http/client-error';
 import { ApiExceptionFilter, configureHttp, frameworkErrorHandler } from './http/http-setup';
+import { AnswerWritingAdapter } from './http/reply-writer';
 import { genRequestId } from './http/request-id';
+import { MetricsService } from './metering/metrics.service';
 import { MeteringService } from './metering/metering.service';
 import { Telemetry } from './telemetry/telemetry.service';
 
@@ -18,7 +20,7 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   // The database and Redis must be where the config says before anything connects to them.
   await refuseStoresOutOfPlace(options.config, options.logger);
   const { bodyLimitMb, bodyReadTimeoutMs, maxHeaderBytes, maxObjectKeys } = options.config.file.server;
-  const adapter = new FastifyAdapter({
+  const adapter = new AnswerWritingAdapter({
     bodyLimit: Math.floor(bodyLimitMb * 1024 * 1024),
     genReqId: genRequestId,
     http: { maxHeaderSize: maxHeaderBytes },
@@ -40,6 +42,8 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     bodyParser: false,
   });
   stampRouteAuthPolicies(app);
+  const metrics = app.get(MetricsService);
+  adapter.countStreamsWith(() => metrics.streamOpened());
   const deps = {
     log: options.logger,
     metering: app.get(MeteringService),

@@ -21,6 +21,11 @@ export type RequestFacts = Partial<Omit<RequestRecord, RecorderFields | 'errorCo
 declare module 'fastify' {
   interface FastifyRequest {
     facts: RequestFacts;
+    /**
+     * Aborts when the client goes away before its answer is complete, so upstream work stops at once (made
+     * on first use by src/http/http-setup.ts, which knows the response).
+     */
+    readonly clientSignal: AbortSignal;
   }
 }
 

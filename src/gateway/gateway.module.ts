@@ -6,7 +6,7 @@ import { CompletionsController } from './completions/completions.controller';
 import { EmbeddingsController } from './embeddings/embeddings.controller';
 import { EmbeddingsService } from './embeddings/embeddings.service';
 import { TeiEmbeddingsAdapter } from '../upstream/adapters/tei-embeddings.adapter';
-import { Relay } from './relay/relay.service';
+import { Relay } from '../upstream/relay';
 import { AutoRouter } from './chat/auto-router.service';
 import { ChatCompletionService } from './chat/chat-completion.service';
 import { GeminiController } from './gemini/gemini.controller';

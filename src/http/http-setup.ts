@@ -30,6 +30,13 @@ export interface HttpDeps {
 
 export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
   fastify.decorateRequest('facts', null as never);
+  fastify.decorateRequest(RESPONSE, null);
+  fastify.decorateRequest(SIGNAL, null);
+  fastify.decorateRequest('clientSignal', {
+    getter(this: FastifyRequest) {
+      return clientSignal(this);
+    },
+  });
   // Every body endpoint takes JSON or multipart; Fastify's built-in text/plain parser would hand a string to
   // the JSON validation instead of answering 415.
   fastify.removeContentTypeParser('text/plain');
@@ -52,6 +59,7 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
   const discardLimit = discardLimitBytes(deps.bodyLimitMb);
   fastify.addHook('onRequest', (req, reply, done) => {
     req.facts = { startedAt: process.hrtime.bigint() };
+    (req as WithResponse)[RESPONSE] = reply.raw;
     void reply.header('x-request-id', req.id).header('x-content-type-options', 'nosniff');
     // Admin answers carry keys in clear and account data: never kept by a browser or proxy cache.
     if (req.url.startsWith('/admin/')) void reply.header('cache-control', 'no-store');
@@ -69,6 +77,28 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
       answerEarly(refused, req, reply, deps, done);
     }
   });
+}
+
+const RESPONSE = Symbol('response');
+const SIGNAL = Symbol('client signal');
+type WithResponse = FastifyRequest & { [RESPONSE]: ServerResponse | null; [SIGNAL]: AbortSignal | null };
+
+/** Made on first use (most requests never need one): aborts when the response closes unfinished. */
+function clientSignal(request: FastifyRequest): AbortSignal {
+  const req = request as WithResponse;
+  if (req[SIGNAL]) return req[SIGNAL];
+  const controller = new AbortController();
+  const response = req[RESPONSE];
+  const abortUnfinished = () => {
+    if (!response!.writableFinished) {
+      req.facts.clientClosed = true;
+      controller.abort();
+    }
+  };
+  if (response?.closed) abortUnfinished();
+  else response?.once('close', abortUnfinished);
+  req[SIGNAL] = controller.signal;
+  return controller.signal;
 }
 
 /**

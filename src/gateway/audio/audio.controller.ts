@@ -1,5 +1,6 @@
-import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Answer } from '../../core/answer';
 import { Roles } from '../../core/roles.decorator';
 import type { AudioTask } from './transcription-form';
 import { TranscriptionService } from './transcription.service';
@@ -12,19 +13,19 @@ export class AudioController {
 
   @Post('transcriptions')
   @HttpCode(200)
-  async transcribe(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer('transcribe', req, reply);
+  async transcribe(@Req() req: FastifyRequest): Promise<Answer> {
+    return this.answer('transcribe', req);
   }
 
   /** A transcription with speakers: alignment and diarization forced, diarized_json by default. */
   @Post('diarize')
   @HttpCode(200)
-  async diarize(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer('diarize', req, reply);
+  async diarize(@Req() req: FastifyRequest): Promise<Answer> {
+    return this.answer('diarize', req);
   }
 
-  private async answer(task: AudioTask, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const rendered = await this.transcriptions.transcribe(task, req, reply);
-    await reply.status(200).header('content-type', rendered.contentType).send(rendered.body);
+  private async answer(task: AudioTask, req: FastifyRequest): Promise<Answer> {
+    const rendered = await this.transcriptions.transcribe(task, req);
+    return Answer.bytes(rendered.body, rendered.contentType);
   }
 }

@@ -2,7 +2,8 @@
 // model is known, then streamed through the one relay to the model's WhisperX backend (no failover: a
 // streamed body cannot be replayed), and WhisperX's result is rendered in the client's response_format.
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import { callContextOf } from '../relay/call-context';
 import { ApiError } from '../../core/errors';
 import { HunzeConfig } from '../../config/hunze-config';
 import { ModelRegistry } from '../../models/model-registry.service';
@@ -13,7 +14,7 @@ import {
 } from '../../upstream/adapters/whisperx-transcription.adapter';
 import { AudioUpload, type UploadLimits } from './audio-upload';
 import { TranscriptionForm, type AudioTask } from './transcription-form';
-import { Relay } from '../relay/relay.service';
+import { Relay } from '../../upstream/relay';
 
 @Injectable()
 export class TranscriptionService {
@@ -28,7 +29,8 @@ export class TranscriptionService {
     this.limits = { limitMb, fileBytes: Math.floor(limitMb * 1024 * 1024) };
   }
 
-  async transcribe(task: AudioTask, req: FastifyRequest, reply: FastifyReply): Promise<Rendered> {
+  /** Takes the request itself: the upload is read from it as a stream, while the backend receives it. */
+  async transcribe(task: AudioTask, req: FastifyRequest): Promise<Rendered> {
     if (!req.isMultipart()) throw new ApiError('unsupported_media_type');
     const form = new TranscriptionForm(task);
     const upload = await AudioUpload.open(req, form, this.limits);
@@ -39,9 +41,8 @@ export class TranscriptionService {
         model,
         body: upload.body(model.id),
         contentType: upload.contentType,
-        stream: false,
       };
-      const answer = await this.relay.fetchJson(call, req, reply);
+      const { body: answer } = await this.relay.json(call, callContextOf(req));
       // The backend answered before it had the whole form: it cannot have transcribed this upload.
       if (!upload.complete) throw new ApiError('upstream_error', { upstreamStatus: 200 });
       const transcript = readWhisperx(answer);

@@ -3,13 +3,15 @@
 // better; `costPerMTokens`) and the live latency of their upstreams, sends to the best, and with
 // `routing.fallback: true` tries the next-best model once when the first fails before any byte was sent.
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Answer } from '../../core/answer';
+import type { CallContext } from '../../core/call-context';
 import { ApiError } from '../../core/errors';
 import { ModelRegistry, type ResolvedModel } from '../../models/model-registry.service';
 import { AUTO_MODEL, type RoutingDecision } from './routing-decision';
 import { ChatCompletionService } from './chat-completion.service';
 import type { ChatCompletionDto } from './chat-completion.dto';
 import { UpstreamLatency } from './upstream-latency.service';
+import { withFallback } from '../../upstream/policies';
 import { UpstreamPools } from '../../upstream/upstream-pools.service';
 
 export const PREFERENCES = ['quality', 'speed', 'cost'] as const;
@@ -63,25 +65,24 @@ export class AutoRouter {
     @Inject(ChatCompletionService) private readonly chat: ChatCompletionService,
   ) {}
 
-  async complete(
-    body: ChatCompletionDto & { routing?: unknown },
-    req: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<void> {
+  async complete(body: ChatCompletionDto & { routing?: unknown }, ctx: CallContext): Promise<Answer> {
     const { prefer, fallback } = parseRouting(body.routing);
-    const ranked = this.rank(req.principal!.allowedModels, prefer);
+    const ranked = this.rank(ctx.principal.allowedModels, prefer);
     const [first, second] = ranked;
     if (!first) throw new ApiError('model_not_allowed', {}, 'model');
     const annotate = body.routing !== undefined;
     const reason = describe(first, prefer);
-    try {
-      await this.chat.complete(first.model, body, req, reply, annotate ? decision(first, reason) : undefined);
-    } catch (err) {
-      const retry = fallback && second && err instanceof ApiError && err.status >= 500;
-      if (!retry || reply.sent || req.facts.clientClosed) throw err;
-      const why = `${describe(second, prefer)}; fallback after ${first.model.id} failed (${err.code})`;
-      await this.chat.complete(second.model, body, req, reply, annotate ? decision(second, why) : undefined);
-    }
+    // Nothing has reached the client when the first model fails: its answer is sent only once returned.
+    return withFallback(
+      () => this.chat.complete(first.model, body, ctx, annotate ? decision(first, reason) : undefined),
+      fallback && second
+        ? (failure) => {
+            const why = `${describe(second, prefer)}; fallback after ${first.model.id} failed (${failure.code})`;
+            return this.chat.complete(second.model, body, ctx, annotate ? decision(second, why) : undefined);
+          }
+        : undefined,
+      (failure) => failure.status >= 500 && !ctx.signal.aborted,
+    );
   }
 
   /** The chat models the key may use, best first: models with a reachable upstream before the others. */

@@ -1,23 +1,30 @@
-// How a chat completion reaches the client once its model is known: streams and plain answers relayed as
-// they are; deterministic answers of models with a cache through the response cache; answers chosen by
-// model "auto" annotated with `_routing` when the client sent `routing`. Media referenced by URL is refused or
+// How a chat completion is answered once its model is known: streams and plain answers relayed as they
+// are; deterministic answers of models with a cache through the response cache; answers chosen by model
+// "auto" annotated with `_routing` when the client sent `routing`. Media referenced by URL is refused or
 // fetched and inlined first (media/remote-media.service.ts), once the model is known.
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Answer } from '../../core/answer';
+import type { CallContext } from '../../core/call-context';
 import { elapsedMs } from '../../core/request-context';
 import type { ResolvedModel } from '../../models/model-registry.service';
-import type { RoutingDecision } from './routing-decision';
-import type { ChatCompletionDto } from './chat-completion.dto';
-import { generationCall } from '../relay/generation-call';
+import { Relay } from '../../upstream/relay';
+import { noteUsage, reshaped, usageOf } from '../../upstream/upstream-result';
 import { RemoteMedia } from '../media/remote-media.service';
-import { noteUsage, Relay } from '../relay/relay.service';
+import { generationCall } from '../relay/generation-call';
+import type { ChatCompletionDto } from './chat-completion.dto';
 import { ResponseCache } from './response-cache.service';
 import { RoutingAnnotateTransform } from './routing-annotate.transform';
-import type { Usage } from '../../upstream/sse-relay.transform';
+import type { RoutingDecision } from './routing-decision';
 
 const CHAT_PATH = '/chat/completions';
 
 type ChatBody = ChatCompletionDto & { routing?: unknown };
+
+/** A whole chat answer, and whether the response cache served it (`hit`), missed, or was not asked. */
+export interface ChatJson {
+  answer: Record<string, unknown>;
+  cache?: 'hit' | 'miss';
+}
 
 @Injectable()
 export class ChatCompletionService {
@@ -30,25 +37,23 @@ export class ChatCompletionService {
   async complete(
     model: ResolvedModel,
     body: ChatBody,
-    req: FastifyRequest,
-    reply: FastifyReply,
+    ctx: CallContext,
     routing?: RoutingDecision,
-  ): Promise<void> {
+  ): Promise<Answer> {
     await this.media.inline('chat', body); // in place: a fallback to a second model finds nothing left
     const { routing: _routingRequest, ...clientBody } = body; // a gateway instruction, never sent upstream
     const call = generationCall(CHAT_PATH, clientBody, model);
-    if (call.stream && routing)
-      call.reshapeStream = {
-        transform: () => new RoutingAnnotateTransform(routing),
-        contentType: 'text/event-stream; charset=utf-8',
-      };
-    if (call.stream || (!routing && !this.cache.enabledFor(model))) {
-      await this.relay.forward(call, req, reply);
-      return;
+    if (call.stream) {
+      const result = await this.relay.stream(call, ctx);
+      return Answer.stream(
+        routing ? reshaped(result, new RoutingAnnotateTransform(routing)).events : result.events,
+      );
     }
-    const answer = await this.fetchJson(model, { ...clientBody, model: model.id }, req, reply);
+    if (!routing && !this.cache.enabledFor(model))
+      return Answer.json((await this.relay.json(call, ctx)).text);
+    const { answer, cache } = await this.fetchJson(model, { ...clientBody, model: model.id }, ctx);
     if (routing) Object.assign(answer, { model: model.id, _routing: routing });
-    await reply.status(200).header('content-type', 'application/json').send(JSON.stringify(answer));
+    return Answer.json(answer, cacheHeader(cache));
   }
 
   /**
@@ -58,30 +63,30 @@ export class ChatCompletionService {
   async fetchJson(
     model: ResolvedModel,
     upstreamBody: Record<string, unknown>,
-    req: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<Record<string, unknown>> {
-    const key = this.cache.keyFor(model, CHAT_PATH, upstreamBody, req.principal!);
+    ctx: CallContext,
+  ): Promise<ChatJson> {
+    const key = this.cache.keyFor(model, CHAT_PATH, upstreamBody, ctx.principal);
     if (key) {
       const cached = this.cache.get(key, model);
-      req.facts.cache = cached ? 'hit' : 'miss';
-      void reply.header('x-hunze-cache', req.facts.cache);
+      ctx.facts.cache = cached ? 'hit' : 'miss';
       if (cached) {
-        req.facts.model = model.id;
-        req.facts.stream = false;
-        noteUsage(req.facts, cached.usage); // served tokens are metered like any answer
-        req.facts.ttftMs = elapsedMs(req.facts.startedAt);
-        return JSON.parse(cached.text) as Record<string, unknown>;
+        const facts = ctx.facts;
+        facts.model = model.id;
+        facts.stream = false;
+        noteUsage(facts, cached.usage); // served tokens are metered like any answer
+        facts.ttftMs = elapsedMs(facts.startedAt);
+        return { answer: JSON.parse(cached.text) as Record<string, unknown>, cache: 'hit' };
       }
     }
-    const call = { path: CHAT_PATH, model, body: JSON.stringify(upstreamBody), stream: false };
-    const answer = await this.relay.fetchJson(call, req, reply);
-    if (key) this.cache.set(key, model, { text: JSON.stringify(answer), usage: usageOf(answer) });
-    return answer;
+    const call = { path: CHAT_PATH, model, body: JSON.stringify(upstreamBody) };
+    const { body: answer } = await this.relay.json(call, ctx);
+    if (!key) return { answer };
+    this.cache.set(key, model, { text: JSON.stringify(answer), usage: usageOf(answer) });
+    return { answer, cache: 'miss' };
   }
 }
 
-function usageOf(answer: Record<string, unknown>): Usage | null {
-  const usage = answer.usage;
-  return usage && typeof usage === 'object' ? usage : null;
+/** `x-hunze-cache: hit|miss` on answers of models with a response cache. */
+export function cacheHeader(cache: ChatJson['cache']): Record<string, string> {
+  return cache ? { 'x-hunze-cache': cache } : {};
 }

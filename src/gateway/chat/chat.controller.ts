@@ -1,5 +1,6 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import type { Answer } from '../../core/answer';
+import type { CallContext } from '../../core/call-context';
 import { Roles } from '../../core/roles.decorator';
 import { BodyValidationPipe } from '../../core/validation.pipe';
 import { ModelRegistry } from '../../models/model-registry.service';
@@ -7,6 +8,7 @@ import { AutoRouter } from './auto-router.service';
 import { AUTO_MODEL } from './routing-decision';
 import { ChatCompletionService } from './chat-completion.service';
 import { ChatCompletionDto, chatCompletionSchema } from './chat-completion.dto';
+import { Call } from '../relay/call-context';
 
 @Controller('v1')
 @Roles('user', 'admin')
@@ -22,11 +24,10 @@ export class ChatController {
   async create(
     @Body(new BodyValidationPipe(ChatCompletionDto, { schema: chatCompletionSchema }))
     body: ChatCompletionDto,
-    @Req() req: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    if (body.model === AUTO_MODEL) return this.autoRouter.complete(body, req, reply);
-    const model = this.models.resolveFor(body.model, req.principal!.allowedModels, 'chat');
-    await this.chat.complete(model, body, req, reply);
+    @Call() call: CallContext,
+  ): Promise<Answer> {
+    if (body.model === AUTO_MODEL) return this.autoRouter.complete(body, call);
+    const model = this.models.resolveFor(body.model, call.principal.allowedModels, 'chat');
+    return this.chat.complete(model, body, call);
   }
 }

@@ -1,11 +1,13 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import type { Answer } from '../../core/answer';
+import type { CallContext } from '../../core/call-context';
 import { Roles } from '../../core/roles.decorator';
 import { BodyValidationPipe } from '../../core/validation.pipe';
 import { ModelRegistry } from '../../models/model-registry.service';
 import { CompletionDto, completionSchema } from './completion.dto';
 import { generationCall } from '../relay/generation-call';
-import { Relay } from '../relay/relay.service';
+import { Relay } from '../../upstream/relay';
+import { answerOf, Call } from '../relay/call-context';
 
 /** Legacy text completions, served by the chat models' upstreams (vLLM serves both routes). */
 @Controller('v1')
@@ -20,10 +22,9 @@ export class CompletionsController {
   @HttpCode(200)
   async create(
     @Body(new BodyValidationPipe(CompletionDto, { schema: completionSchema })) body: CompletionDto,
-    @Req() req: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    const model = this.models.resolveFor(body.model, req.principal!.allowedModels, 'chat');
-    await this.relay.forward(generationCall('/completions', body, model), req, reply);
+    @Call() call: CallContext,
+  ): Promise<Answer> {
+    const model = this.models.resolveFor(body.model, call.principal.allowedModels, 'chat');
+    return answerOf(await this.relay.send(generationCall('/completions', body, model), call));
   }
 }

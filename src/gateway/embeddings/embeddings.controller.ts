@@ -1,11 +1,13 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Answer } from '../../core/answer';
+import type { CallContext } from '../../core/call-context';
 import { Roles } from '../../core/roles.decorator';
 import { BodyValidationPipe } from '../../core/validation.pipe';
 import { ModelRegistry } from '../../models/model-registry.service';
 import { CreateEmbeddingDto, createEmbeddingSchema } from './create-embedding.dto';
 import { embeddingInputs } from './embedding-input';
 import { EmbeddingsService } from './embeddings.service';
+import { Call } from '../relay/call-context';
 
 @Controller('v1')
 @Roles('user', 'admin')
@@ -20,12 +22,10 @@ export class EmbeddingsController {
   async create(
     @Body(new BodyValidationPipe(CreateEmbeddingDto, { schema: createEmbeddingSchema }))
     body: CreateEmbeddingDto,
-    @Req() req: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
+    @Call() call: CallContext,
+  ): Promise<Answer> {
     const inputs = embeddingInputs(body.input);
-    const model = this.models.resolveFor(body.model, req.principal!.allowedModels, 'embedding');
-    const answer = await this.embeddings.create(body, inputs, model, req, reply);
-    await reply.status(200).header('content-type', 'application/json').send(JSON.stringify(answer));
+    const model = this.models.resolveFor(body.model, call.principal.allowedModels, 'embedding');
+    return Answer.json(await this.embeddings.create(body, inputs, model, call));
   }
 }

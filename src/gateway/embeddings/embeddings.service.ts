@@ -2,7 +2,7 @@
 // accept, each batch goes through the one relay (with its own failover), and the answers are merged back in
 // input order with usage summed. One failed batch fails the request with that batch's catalogue error.
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CallContext } from '../../core/call-context';
 import { mapInOrder } from '../../core/map-in-order';
 import type { ResolvedModel } from '../../models/model-registry.service';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../upstream/adapters/tei-embeddings.adapter';
 import type { CreateEmbeddingDto, EncodingFormat } from './create-embedding.dto';
 import type { EmbeddingInput, EmbeddingInputs } from './embedding-input';
-import { Relay } from '../relay/relay.service';
+import { Relay } from '../../upstream/relay';
 
 /** Batches of one request sent at the same time: enough to overlap, few enough to leave room for others. */
 export const BATCH_CONCURRENCY = 4;
@@ -41,20 +41,20 @@ export class EmbeddingsService {
     body: CreateEmbeddingDto,
     inputs: EmbeddingInputs,
     model: ResolvedModel,
-    req: FastifyRequest,
-    reply: FastifyReply,
+    ctx: CallContext,
   ): Promise<EmbeddingsResponse> {
     const format = body.encoding_format ?? 'float';
     const batches = inputs.single
       ? [{ input: inputs.items[0]!, count: 1 }]
       : split(inputs.items, await this.tei.maxBatchSize(model));
     const results = await mapInOrder(batches, BATCH_CONCURRENCY, (batch) =>
-      this.embedBatch(body, batch, model, format, req, reply),
+      this.embedBatch(body, batch, model, format, ctx),
     );
     const answer = merge(results, model.id);
-    req.facts.promptTokens = answer.usage.prompt_tokens;
-    req.facts.totalTokens = answer.usage.total_tokens;
-    req.facts.completionTokens = undefined;
+    // The record holds the whole request's usage, not the last batch's.
+    ctx.facts.promptTokens = answer.usage.prompt_tokens;
+    ctx.facts.totalTokens = answer.usage.total_tokens;
+    ctx.facts.completionTokens = undefined;
     return answer;
   }
 
@@ -63,17 +63,15 @@ export class EmbeddingsService {
     batch: Batch,
     model: ResolvedModel,
     format: EncodingFormat,
-    req: FastifyRequest,
-    reply: FastifyReply,
+    ctx: CallContext,
   ): Promise<EmbeddingBatchResult> {
     const call = {
       path: '/embeddings',
       model,
       body: this.tei.requestBody(body, model, batch.input, format),
-      stream: false,
     };
     try {
-      return this.tei.readBatch(await this.relay.fetchJson(call, req, reply), batch.count, format);
+      return this.tei.readBatch((await this.relay.json(call, ctx)).body, batch.count, format);
     } catch (err) {
       this.tei.noteFailure(model, err);
       throw err;

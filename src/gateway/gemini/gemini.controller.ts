@@ -1,12 +1,14 @@
-import { Body, Controller, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Answer } from '../../core/answer';
+import type { CallContext } from '../../core/call-context';
 import { AlsoAcceptKeyFrom, Roles } from '../../core/roles.decorator';
 import { BodyValidationPipe } from '../../core/validation.pipe';
 import { GenerateContentDto } from './generate-content.dto';
 import type { ErrorBodyConfig } from '../../core/http-contracts';
 import { toGoogleError } from './gemini-errors';
 import { GeminiService } from './gemini.service';
+import { Call } from '../relay/call-context';
 
 /**
  * Gemini-compatible generation: `POST /v1beta/models/{model}:generateContent` and `:streamGenerateContent`
@@ -27,9 +29,8 @@ export class GeminiController {
     @Param('*') path: string,
     @Query('alt') alt: unknown,
     @Body(new BodyValidationPipe(GenerateContentDto)) body: GenerateContentDto,
-    @Req() req: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    await this.gemini.generate(path, body, alt === 'sse' ? 'sse' : 'json-array', req, reply);
+    @Call() call: CallContext,
+  ): Promise<Answer> {
+    return this.gemini.generate(path, body, alt === 'sse' ? 'sse' : 'json-array', call);
   }
 }

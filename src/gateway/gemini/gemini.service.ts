@@ -1,16 +1,20 @@
 // Gemini generateContent / streamGenerateContent on a chat model: translate the request, send it through
 // the one relay (non-stream answers through the response cache), translate the answer back.
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Answer } from '../../core/answer';
+import type { CallContext } from '../../core/call-context';
 import { ApiError } from '../../core/errors';
 import { ModelRegistry } from '../../models/model-registry.service';
-import { ChatCompletionService } from '../chat/chat-completion.service';
+import { cacheHeader, ChatCompletionService } from '../chat/chat-completion.service';
 import { RemoteMedia } from '../media/remote-media.service';
-import { Relay } from '../relay/relay.service';
+import { Relay } from '../../upstream/relay';
+import { reshaped } from '../../upstream/upstream-result';
 import type { GenerateContentDto } from './generate-content.dto';
 import { toChatRequest } from './gemini-request.translator';
 import { fromChatCompletion } from './gemini-response.translator';
 import { GeminiStreamTransform, type GeminiStreamFormat } from './gemini-stream.transform';
+
+const SSE = 'text/event-stream; charset=utf-8';
 
 export type GeminiMethod = 'generateContent' | 'streamGenerateContent';
 
@@ -42,35 +46,25 @@ export class GeminiService {
     path: string,
     body: GenerateContentDto,
     format: GeminiStreamFormat,
-    req: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<void> {
+    ctx: CallContext,
+  ): Promise<Answer> {
     const { modelName, method } = parseModelPath(path);
-    const model = this.models.resolveFor(modelName, req.principal!.allowedModels, 'chat');
+    const model = this.models.resolveFor(modelName, ctx.principal.allowedModels, 'chat');
     const stream = method === 'streamGenerateContent';
     await this.media.inline('gemini', body); // fileData → inlineData, or refused
     const upstreamBody = toChatRequest(body, model.id, stream);
     if (!stream) {
-      const completion = await this.chat.fetchJson(model, upstreamBody, req, reply);
-      const answer = fromChatCompletion(completion, model.id);
-      await reply.status(200).header('content-type', 'application/json; charset=utf-8').send(answer);
-      return;
+      const { answer, cache } = await this.chat.fetchJson(model, upstreamBody, ctx);
+      const translated = fromChatCompletion(answer, model.id);
+      return Answer.json(translated, cacheHeader(cache), 'application/json; charset=utf-8');
     }
-    await this.relay.forward(
-      {
-        path: '/chat/completions',
-        model,
-        body: JSON.stringify(upstreamBody),
-        stream: true,
-        clientWantsUsage: true, // the transform folds the usage chunk into the last Gemini response
-        reshapeStream: {
-          transform: () => new GeminiStreamTransform(model.id, format),
-          contentType:
-            format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/json; charset=utf-8',
-        },
-      },
-      req,
-      reply,
-    );
+    const call = {
+      path: '/chat/completions',
+      model,
+      body: JSON.stringify(upstreamBody),
+      clientWantsUsage: true, // the transform folds the usage chunk into the last Gemini response
+    };
+    const result = reshaped(await this.relay.stream(call, ctx), new GeminiStreamTransform(model.id, format));
+    return Answer.stream(result.events, format === 'sse' ? SSE : 'application/json; charset=utf-8');
   }
 }

@@ -3,7 +3,8 @@
 // ImageStore (this process's memory, or Redis shared by the replicas) and a link to
 // GET /v1/images/files/{id} that only the creating key's account can fetch.
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { CallContext } from '../../core/call-context';
 import type { Principal } from '../../core/principal';
 import type { ResolvedModel } from '../../models/model-registry.service';
 import {
@@ -13,7 +14,7 @@ import {
 } from '../../upstream/adapters/flux-images.adapter';
 import type { CreateImageDto } from './create-image.dto';
 import { ImageStore } from './image-store';
-import { Relay } from '../relay/relay.service';
+import { Relay } from '../../upstream/relay';
 
 export const IMAGE_FILES_PATH = '/v1/images/files';
 
@@ -29,24 +30,24 @@ export class ImagesService {
     @Inject(ImageStore) private readonly store: ImageStore,
   ) {}
 
+  /** `origin`: where the client reached us (publicOrigin), for `url` answers. */
   async generate(
     body: CreateImageDto,
     model: ResolvedModel,
-    req: FastifyRequest,
-    reply: FastifyReply,
+    ctx: CallContext,
+    origin: string,
   ): Promise<ImagesResponse> {
-    const call = { path: '/images/generations', model, body: fluxRequestBody(body, model), stream: false };
-    const answer = readFluxAnswer(await this.relay.fetchJson(call, req, reply), 200);
+    const call = { path: '/images/generations', model, body: fluxRequestBody(body, model) };
+    const answer = readFluxAnswer((await this.relay.json(call, ctx)).body, 200);
     if (body.response_format === 'b64_json') {
       return { created: answer.created, data: answer.images.map((image) => ({ b64_json: image.b64 })) };
     }
-    const owner = ownerOf(req.principal!);
-    const base = publicBase(req);
+    const owner = ownerOf(ctx.principal);
     const data = await Promise.all(
       answer.images.map(async (image) => {
         const bytes = Buffer.from(image.b64, 'base64');
         const id = await this.store.put(owner, { bytes, contentType: imageContentType(bytes) });
-        return { url: `${base}${IMAGE_FILES_PATH}/${id}` };
+        return { url: `${origin}${IMAGE_FILES_PATH}/${id}` };
       }),
     );
     return { created: answer.created, data };
@@ -64,7 +65,7 @@ const HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,
  * The origin the client reached us at, so the URL works from where it called: the Host header (checked, so
  * it cannot inject anything into the URL) and the scheme a TLS-terminating proxy (HAProxy) reports.
  */
-function publicBase(req: FastifyRequest): string {
+export function publicOrigin(req: FastifyRequest): string {
   const forwarded = req.headers['x-forwarded-proto'];
   const proto = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim().toLowerCase() : '';
   const scheme = proto === 'https' || proto === 'http' ? proto : req.protocol;

@@ -1,5 +1,5 @@
 import type { ResolvedModel } from '../../models/model-registry.service';
-import type { RelayCall } from './relay.service';
+import type { UpstreamCall } from '../../upstream/upstream-result';
 
 interface GenerationBody {
   stream?: boolean;
@@ -11,7 +11,11 @@ interface GenerationBody {
  * and a stream always asks the upstream for usage, because metering needs the upstream's own token
  * counts; the relay hides the usage chunk again unless the client asked for it.
  */
-export function generationCall(path: string, body: GenerationBody & object, model: ResolvedModel): RelayCall {
+export function generationCall(
+  path: string,
+  body: GenerationBody & object,
+  model: ResolvedModel,
+): UpstreamCall {
   const stream = body.stream === true;
   const upstreamBody = stream
     ? { ...body, model: model.id, stream_options: { ...body.stream_options, include_usage: true } }
