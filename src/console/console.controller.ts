@@ -1,5 +1,5 @@
-import { Controller, Get, Headers, Inject, Param, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Headers, Inject, Param } from '@nestjs/common';
+import { Answer } from '../core/answer';
 import { Public } from '../core/roles.decorator';
 import { ApiError } from '../core/errors';
 import { ConsoleAssets } from './console-assets';
@@ -15,30 +15,20 @@ export class ConsoleController {
   constructor(@Inject(ConsoleAssets) private readonly assets: ConsoleAssets) {}
 
   @Get()
-  index(
-    @Headers('if-none-match') ifNoneMatch: string | undefined,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    return this.send('index.html', ifNoneMatch, reply);
+  index(@Headers('if-none-match') ifNoneMatch: string | undefined): Answer {
+    return this.answer('index.html', ifNoneMatch);
   }
 
   @Get(':file')
-  file(
-    @Param('file') file: string,
-    @Headers('if-none-match') ifNoneMatch: string | undefined,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    return this.send(file, ifNoneMatch, reply);
+  file(@Param('file') file: string, @Headers('if-none-match') ifNoneMatch: string | undefined): Answer {
+    return this.answer(file, ifNoneMatch);
   }
 
-  private async send(name: string, ifNoneMatch: string | undefined, reply: FastifyReply): Promise<void> {
+  private answer(name: string, ifNoneMatch: string | undefined): Answer {
     const asset = this.assets.get(name);
     if (!asset) throw new ApiError('not_found');
-    void reply.headers(CONSOLE_HEADERS).header('etag', asset.etag);
-    if (ifNoneMatch === asset.etag) {
-      await reply.status(304).send();
-      return;
-    }
-    await reply.status(200).header('content-type', asset.contentType).send(asset.body);
+    const headers = { ...CONSOLE_HEADERS, etag: asset.etag };
+    if (ifNoneMatch === asset.etag) return Answer.empty(304, headers);
+    return Answer.bytes(asset.body, asset.contentType, { headers });
   }
 }

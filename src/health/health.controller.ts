@@ -1,5 +1,5 @@
-import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, HttpCode, Inject } from '@nestjs/common';
+import { Answer } from '../core/answer';
 import { DataSource } from 'typeorm';
 import { Public } from '../core/roles.decorator';
 import { UpstreamPools } from '../upstream/upstream-pools.service';
@@ -31,14 +31,15 @@ export class HealthController {
    * replica whose Redis is down enforces its local limits and stays ready.
    */
   @Get('readyz')
-  async ready(@Res() reply: FastifyReply): Promise<void> {
+  async ready(): Promise<Answer> {
     const database = await this.pingDatabase();
     const upstreams = this.pools.allModelsServed(this.models.all());
     const ok = database && upstreams;
-    await reply.status(ok ? 200 : 503).send({
-      status: ok ? 'ok' : 'unavailable',
-      checks: { database, upstreams, rateLimits: this.rateLimits.backend() },
-    });
+    const checks = { database, upstreams, rateLimits: this.rateLimits.backend() };
+    return Answer.json(
+      { status: ok ? 'ok' : 'unavailable', checks },
+      { status: ok ? 200 : 503, contentType: 'application/json; charset=utf-8' },
+    );
   }
 
   private async pingDatabase(): Promise<boolean> {

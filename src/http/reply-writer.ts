@@ -10,7 +10,8 @@ import { Answer } from '../core/answer';
 export type StreamGauge = () => () => void;
 
 export function writeAnswer(reply: FastifyReply, answer: Answer, openStream?: StreamGauge): FastifyReply {
-  void reply.status(200).header('content-type', answer.contentType);
+  void reply.status(answer.status);
+  if (answer.contentType) void reply.header('content-type', answer.contentType);
   for (const name in answer.headers) void reply.header(name, answer.headers[name]);
   if (answer.streamed) {
     void reply.header('cache-control', 'no-cache').header('x-accel-buffering', 'no');

@@ -1,5 +1,5 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Inject } from '@nestjs/common';
+import { Answer } from '../core/answer';
 import { Public } from '../core/roles.decorator';
 import { ApiError } from '../core/errors';
 import { HunzeConfig } from '../config/hunze-config';
@@ -15,12 +15,9 @@ export class MetricsController {
   ) {}
 
   @Get('metrics')
-  async scrape(@Res() reply: FastifyReply): Promise<void> {
+  async scrape(): Promise<Answer> {
     if (!this.config.file.telemetry.prometheus) throw new ApiError('not_found');
     const { registry } = this.metrics;
-    await reply
-      .status(200)
-      .header('content-type', registry.contentType)
-      .send(await registry.metrics());
+    return Answer.bytes(await registry.metrics(), registry.contentType);
   }
 }

@@ -1,5 +1,6 @@
-import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Inject, Param, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Answer } from '../core/answer';
 import { Roles } from '../core/roles.decorator';
 import { ApiError } from '../core/errors';
 import { KnownQueryParams } from '../core/known-query.pipe';
@@ -17,8 +18,7 @@ export class ReportsController {
     @Param('name') name: string,
     @Query(new KnownQueryParams('format')) query: Record<string, unknown>,
     @Req() req: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
+  ): Promise<Answer> {
     if (!isReportName(name)) throw new ApiError('not_found');
     const chosen = query.format ?? 'md';
     if (!isReportFormat(chosen))
@@ -28,11 +28,11 @@ export class ReportsController {
         'format',
       );
     const report = await this.reports.export(name, chosen, req.principal!.keyId);
-    await reply
-      .status(200)
-      .header('content-type', report.contentType)
-      .header('content-disposition', `attachment; filename="${report.fileName}"`)
-      .header('cache-control', 'no-store')
-      .send(report.body);
+    return Answer.bytes(report.body, report.contentType, {
+      headers: {
+        'content-disposition': `attachment; filename="${report.fileName}"`,
+        'cache-control': 'no-store',
+      },
+    });
   }
 }

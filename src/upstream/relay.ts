@@ -129,10 +129,13 @@ export class Relay {
     });
     body.resume();
     events.on('drain', () => body.resume());
-    body.once('end', () => {
+    const ended = () => {
       release();
       events.end();
-    });
+    };
+    // A short answer may have ended while the first chunk was handed over, its 'end' already emitted.
+    if (body.readableEnded) ended();
+    else body.once('end', ended);
     body.once('error', (err) => {
       release();
       if (isAbort(err)) {

@@ -53,7 +53,7 @@ export class ChatCompletionService {
       return Answer.json((await this.relay.json(call, ctx)).text);
     const { answer, cache } = await this.fetchJson(model, { ...clientBody, model: model.id }, ctx);
     if (routing) Object.assign(answer, { model: model.id, _routing: routing });
-    return Answer.json(answer, cacheHeader(cache));
+    return Answer.json(answer, { headers: cacheHeader(cache) });
   }
 
   /**

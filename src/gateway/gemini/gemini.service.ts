@@ -15,6 +15,7 @@ import { fromChatCompletion } from './gemini-response.translator';
 import { GeminiStreamTransform, type GeminiStreamFormat } from './gemini-stream.transform';
 
 const SSE = 'text/event-stream; charset=utf-8';
+const JSON_UTF8 = 'application/json; charset=utf-8';
 
 export type GeminiMethod = 'generateContent' | 'streamGenerateContent';
 
@@ -56,7 +57,7 @@ export class GeminiService {
     if (!stream) {
       const { answer, cache } = await this.chat.fetchJson(model, upstreamBody, ctx);
       const translated = fromChatCompletion(answer, model.id);
-      return Answer.json(translated, cacheHeader(cache), 'application/json; charset=utf-8');
+      return Answer.json(translated, { headers: cacheHeader(cache), contentType: JSON_UTF8 });
     }
     const call = {
       path: '/chat/completions',
@@ -65,6 +66,6 @@ export class GeminiService {
       clientWantsUsage: true, // the transform folds the usage chunk into the last Gemini response
     };
     const result = reshaped(await this.relay.stream(call, ctx), new GeminiStreamTransform(model.id, format));
-    return Answer.stream(result.events, format === 'sse' ? SSE : 'application/json; charset=utf-8');
+    return Answer.stream(result.events, format === 'sse' ? SSE : JSON_UTF8);
   }
 }

@@ -38,9 +38,7 @@ export class ImagesController {
   async file(@Param('id') id: string, @Call() call: CallContext): Promise<Answer> {
     const image = IMAGE_ID.test(id) ? await this.store.get(id, ownerOf(call.principal)) : undefined;
     if (!image) throw new ApiError('not_found');
-    return Answer.bytes(image.bytes, image.contentType, {
-      'content-length': String(image.bytes.length),
-      'cache-control': 'no-store',
-    });
+    const headers = { 'content-length': String(image.bytes.length), 'cache-control': 'no-store' };
+    return Answer.bytes(image.bytes, image.contentType, { headers });
   }
 }
