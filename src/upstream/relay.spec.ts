@@ -5,6 +5,7 @@ import type { CallContext } from '../core/call-context';
 import { ApiError } from '../core/errors';
 import type { RequestFacts } from '../core/request-context';
 import type { ResolvedModel } from '../models/model-registry.service';
+import { FLUX_IMAGES } from './adapters/flux-images.adapter';
 import { withFallback } from './policies';
 import { Relay } from './relay';
 import type { UpstreamPools } from './upstream-pools.service';
@@ -145,6 +146,27 @@ describe('Relay', () => {
     const { relay, ctx } = relayOver(a, b);
     await expect(relay.json(call(), ctx)).rejects.toMatchObject({ code: 'upstream_connection_failed' });
     expect(b.sent).toHaveLength(0);
+  });
+
+  it('sends what a backend adapter makes of its input and gives back what it reads', async () => {
+    const image = Buffer.from('png').toString('base64');
+    const target = new FakeTarget('a', [
+      { status: 200, chunks: [JSON.stringify({ created: 1, data: [{ b64_json: image }] })] },
+    ]);
+    const { relay, ctx } = relayOver(target);
+    const answer = await relay.through(FLUX_IMAGES, { prompt: 'a lighthouse', n: 1 }, model, ctx);
+    expect(answer).toEqual({ created: 1, images: [{ b64: image }] });
+    expect(target.sent[0]!.path).toBe('/images/generations');
+    expect(JSON.parse(target.sent[0]!.body as string)).toMatchObject({
+      model: 'qwen',
+      response_format: 'b64_json',
+    });
+    const broken = relayOver(new FakeTarget('a', [{ status: 200, chunks: ['{"data":[]}'] }]));
+    await expect(broken.relay.through(FLUX_IMAGES, { prompt: 'x' }, model, broken.ctx)).rejects.toMatchObject(
+      {
+        code: 'upstream_error',
+      },
+    );
   });
 
   it('refuses a 2xx whose body is not a JSON object', async () => {

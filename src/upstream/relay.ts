@@ -9,6 +9,8 @@ import type { Dispatcher } from 'undici';
 import type { CallContext } from '../core/call-context';
 import { ApiError } from '../core/errors';
 import { elapsedMs, type RequestFacts } from '../core/request-context';
+import type { ResolvedModel } from '../models/model-registry.service';
+import type { BackendAdapter } from './adapters/backend-adapter';
 import { withFailover } from './policies';
 import { parseJsonObject } from './sse-events.transform';
 import { SseRelayTransform, type Usage } from './sse-relay.transform';
@@ -50,6 +52,17 @@ export class Relay {
   async json(call: Omit<UpstreamCall, 'stream'>, ctx: CallContext): Promise<JsonResult> {
     const whole = { ...call, stream: false };
     return this.jsonOf(await this.exchange(whole, ctx), ctx.facts);
+  }
+
+  /** A whole answer from the backend `adapter` speaks to: its request for `input` sent, its answer read. */
+  async through<In, Out>(
+    adapter: BackendAdapter<In, Out>,
+    input: In,
+    model: ResolvedModel,
+    ctx: CallContext,
+  ): Promise<Out> {
+    const call = { path: adapter.path, model, ...adapter.request(input, model) };
+    return adapter.read((await this.json(call, ctx)).body, input);
   }
 
   /** The answer's events, for endpoints that reshape them (Gemini chunks, `_routing`). */

@@ -8,8 +8,8 @@ import { ApiError } from '../../core/errors';
 import { HunzeConfig } from '../../config/hunze-config';
 import { ModelRegistry } from '../../models/model-registry.service';
 import {
-  readWhisperx,
   renderTranscript,
+  WHISPERX_TRANSCRIPTION,
   type Rendered,
 } from '../../upstream/adapters/whisperx-transcription.adapter';
 import { AudioUpload, type UploadLimits } from './audio-upload';
@@ -36,16 +36,7 @@ export class TranscriptionService {
     const upload = await AudioUpload.open(req, form, this.limits);
     try {
       const model = this.models.resolveFor(form.model!, req.principal!.allowedModels, 'audio');
-      const call = {
-        path: '/audio/transcriptions',
-        model,
-        body: upload.body(model.id),
-        contentType: upload.contentType,
-      };
-      const { body: answer } = await this.relay.json(call, callContextOf(req));
-      // The backend answered before it had the whole form: it cannot have transcribed this upload.
-      if (!upload.complete) throw new ApiError('upstream_error', { upstreamStatus: 200 });
-      const transcript = readWhisperx(answer);
+      const transcript = await this.relay.through(WHISPERX_TRANSCRIPTION, upload, model, callContextOf(req));
       req.facts.audioSeconds = Math.round(transcript.duration * 1000) / 1000;
       return renderTranscript(transcript, { format: form.responseFormat, granularities: form.granularities });
     } catch (err) {

@@ -7,16 +7,14 @@ import { Answer } from '../../core/answer';
 import type { CallContext } from '../../core/call-context';
 import { elapsedMs } from '../../core/request-context';
 import type { ResolvedModel } from '../../models/model-registry.service';
+import { VLLM_CHAT } from '../../upstream/adapters/vllm-generation.adapter';
 import { Relay } from '../../upstream/relay';
 import { noteUsage, reshaped, usageOf } from '../../upstream/upstream-result';
 import { RemoteMedia } from '../media/remote-media.service';
-import { generationCall } from '../relay/generation-call';
 import type { ChatCompletionDto } from './chat-completion.dto';
 import { ResponseCache } from './response-cache.service';
 import { RoutingAnnotateTransform } from './routing-annotate.transform';
 import type { RoutingDecision } from './routing-decision';
-
-const CHAT_PATH = '/chat/completions';
 
 type ChatBody = ChatCompletionDto & { routing?: unknown };
 
@@ -42,7 +40,7 @@ export class ChatCompletionService {
   ): Promise<Answer> {
     await this.media.inline('chat', body); // in place: a fallback to a second model finds nothing left
     const { routing: _routingRequest, ...clientBody } = body; // a gateway instruction, never sent upstream
-    const call = generationCall(CHAT_PATH, clientBody, model);
+    const call = VLLM_CHAT.call(clientBody, model);
     if (call.stream) {
       const result = await this.relay.stream(call, ctx);
       return Answer.stream(
@@ -65,7 +63,7 @@ export class ChatCompletionService {
     upstreamBody: Record<string, unknown>,
     ctx: CallContext,
   ): Promise<ChatJson> {
-    const key = this.cache.keyFor(model, CHAT_PATH, upstreamBody, ctx.principal);
+    const key = this.cache.keyFor(model, VLLM_CHAT.path, upstreamBody, ctx.principal);
     if (key) {
       const cached = this.cache.get(key, model);
       ctx.facts.cache = cached ? 'hit' : 'miss';
@@ -78,8 +76,7 @@ export class ChatCompletionService {
         return { answer: JSON.parse(cached.text) as Record<string, unknown>, cache: 'hit' };
       }
     }
-    const call = { path: CHAT_PATH, model, body: JSON.stringify(upstreamBody) };
-    const { body: answer } = await this.relay.json(call, ctx);
+    const answer = await this.relay.through(VLLM_CHAT, upstreamBody, model, ctx);
     if (!key) return { answer };
     this.cache.set(key, model, { text: JSON.stringify(answer), usage: usageOf(answer) });
     return { answer, cache: 'miss' };

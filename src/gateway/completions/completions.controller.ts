@@ -5,7 +5,7 @@ import { Roles } from '../../core/roles.decorator';
 import { BodyValidationPipe } from '../../core/validation.pipe';
 import { ModelRegistry } from '../../models/model-registry.service';
 import { CompletionDto, completionSchema } from './completion.dto';
-import { generationCall } from '../relay/generation-call';
+import { VLLM_COMPLETIONS } from '../../upstream/adapters/vllm-generation.adapter';
 import { Relay } from '../../upstream/relay';
 import { answerOf, Call } from '../relay/call-context';
 
@@ -25,6 +25,6 @@ export class CompletionsController {
     @Call() call: CallContext,
   ): Promise<Answer> {
     const model = this.models.resolveFor(body.model, call.principal.allowedModels, 'chat');
-    return answerOf(await this.relay.send(generationCall('/completions', body, model), call));
+    return answerOf(await this.relay.send(VLLM_COMPLETIONS.call(body, model), call));
   }
 }

@@ -7,6 +7,7 @@ import { mapInOrder } from '../../core/map-in-order';
 import type { ResolvedModel } from '../../models/model-registry.service';
 import {
   TeiEmbeddingsAdapter,
+  type EmbeddingBatch,
   type EmbeddingBatchResult,
   type EmbeddingData,
 } from '../../upstream/adapters/tei-embeddings.adapter';
@@ -24,12 +25,6 @@ export interface EmbeddingsResponse {
   usage: { prompt_tokens: number; total_tokens: number };
 }
 
-interface Batch {
-  /** What the upstream is sent as `input`: one input as the client sent it, or a list. */
-  input: EmbeddingInput | EmbeddingInput[];
-  count: number;
-}
-
 @Injectable()
 export class EmbeddingsService {
   constructor(
@@ -45,10 +40,10 @@ export class EmbeddingsService {
   ): Promise<EmbeddingsResponse> {
     const format = body.encoding_format ?? 'float';
     const batches = inputs.single
-      ? [{ input: inputs.items[0]!, count: 1 }]
-      : split(inputs.items, await this.tei.maxBatchSize(model));
+      ? [{ client: body, input: inputs.items[0]!, count: 1, format }]
+      : split(body, inputs.items, await this.tei.maxBatchSize(model), format);
     const results = await mapInOrder(batches, BATCH_CONCURRENCY, (batch) =>
-      this.embedBatch(body, batch, model, format, ctx),
+      this.embedBatch(batch, model, ctx),
     );
     const answer = merge(results, model.id);
     // The record holds the whole request's usage, not the last batch's.
@@ -59,19 +54,12 @@ export class EmbeddingsService {
   }
 
   private async embedBatch(
-    body: CreateEmbeddingDto,
-    batch: Batch,
+    batch: EmbeddingBatch,
     model: ResolvedModel,
-    format: EncodingFormat,
     ctx: CallContext,
   ): Promise<EmbeddingBatchResult> {
-    const call = {
-      path: '/embeddings',
-      model,
-      body: this.tei.requestBody(body, model, batch.input, format),
-    };
     try {
-      return this.tei.readBatch((await this.relay.json(call, ctx)).body, batch.count, format);
+      return await this.relay.through(this.tei, batch, model, ctx);
     } catch (err) {
       this.tei.noteFailure(model, err);
       throw err;
@@ -79,11 +67,16 @@ export class EmbeddingsService {
   }
 }
 
-function split(items: readonly EmbeddingInput[], size: number): Batch[] {
-  const batches: Batch[] = [];
+function split(
+  client: CreateEmbeddingDto,
+  items: readonly EmbeddingInput[],
+  size: number,
+  format: EncodingFormat,
+): EmbeddingBatch[] {
+  const batches: EmbeddingBatch[] = [];
   for (let start = 0; start < items.length; start += size) {
     const input = items.slice(start, start + size);
-    batches.push({ input, count: input.length });
+    batches.push({ client, input, count: input.length, format });
   }
   return batches;
 }

@@ -7,6 +7,7 @@ import { ApiError } from '../../core/errors';
 import { ModelRegistry } from '../../models/model-registry.service';
 import { cacheHeader, ChatCompletionService } from '../chat/chat-completion.service';
 import { RemoteMedia } from '../media/remote-media.service';
+import { VLLM_CHAT } from '../../upstream/adapters/vllm-generation.adapter';
 import { Relay } from '../../upstream/relay';
 import { reshaped } from '../../upstream/upstream-result';
 import type { GenerateContentDto } from './generate-content.dto';
@@ -59,12 +60,7 @@ export class GeminiService {
       const translated = fromChatCompletion(answer, model.id);
       return Answer.json(translated, { headers: cacheHeader(cache), contentType: JSON_UTF8 });
     }
-    const call = {
-      path: '/chat/completions',
-      model,
-      body: JSON.stringify(upstreamBody),
-      clientWantsUsage: true, // the transform folds the usage chunk into the last Gemini response
-    };
+    const call = VLLM_CHAT.call(upstreamBody, model); // asks for usage, which the transform folds in
     const result = reshaped(await this.relay.stream(call, ctx), new GeminiStreamTransform(model.id, format));
     return Answer.stream(result.events, format === 'sse' ? SSE : JSON_UTF8);
   }

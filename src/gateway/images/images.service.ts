@@ -7,11 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CallContext } from '../../core/call-context';
 import type { Principal } from '../../core/principal';
 import type { ResolvedModel } from '../../models/model-registry.service';
-import {
-  fluxRequestBody,
-  imageContentType,
-  readFluxAnswer,
-} from '../../upstream/adapters/flux-images.adapter';
+import { FLUX_IMAGES, imageContentType } from '../../upstream/adapters/flux-images.adapter';
 import type { CreateImageDto } from './create-image.dto';
 import { ImageStore } from './image-store';
 import { Relay } from '../../upstream/relay';
@@ -37,8 +33,7 @@ export class ImagesService {
     ctx: CallContext,
     origin: string,
   ): Promise<ImagesResponse> {
-    const call = { path: '/images/generations', model, body: fluxRequestBody(body, model) };
-    const answer = readFluxAnswer((await this.relay.json(call, ctx)).body, 200);
+    const answer = await this.relay.through(FLUX_IMAGES, body, model, ctx);
     if (body.response_format === 'b64_json') {
       return { created: answer.created, data: answer.images.map((image) => ({ b64_json: image.b64 })) };
     }

@@ -2,6 +2,7 @@
 // client wants: `url` answers are served by the gateway itself) and checking its answer.
 import { ApiError } from '../../core/errors';
 import type { ResolvedModel } from '../../models/model-registry.service';
+import type { BackendAdapter } from './backend-adapter';
 
 /** What FLUX is sent of a /v1/images/generations body (the gateway's CreateImageDto is one). */
 export interface FluxImageRequest {
@@ -64,3 +65,10 @@ export function imageContentType(bytes: Buffer): string {
     return 'image/webp';
   return 'application/octet-stream';
 }
+
+/** The FLUX image server behind /v1/images/generations. */
+export const FLUX_IMAGES: BackendAdapter<FluxImageRequest, FluxAnswer> = {
+  path: '/images/generations',
+  request: (body, model) => ({ body: fluxRequestBody(body, model) }),
+  read: (answer) => readFluxAnswer(answer, 200),
+};

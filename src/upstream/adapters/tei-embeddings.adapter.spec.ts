@@ -16,9 +16,13 @@ const answer = (data: unknown, usage: unknown = { prompt_tokens: 4, total_tokens
   usage,
 });
 
-describe('TeiEmbeddingsAdapter.readBatch', () => {
+/** One batch of `count` inputs asked for in `format`. */
+const readBatch = (body: Record<string, unknown>, count: number, format: 'float' | 'base64') =>
+  adapter.read(body, { client: {}, input: [], count, format });
+
+describe('TeiEmbeddingsAdapter.read', () => {
   it('orders by index and keeps the format TEI was asked for', () => {
-    const result = adapter.readBatch(
+    const result = readBatch(
       answer([
         { object: 'embedding', embedding: [2], index: 1 },
         { object: 'embedding', embedding: [1], index: 0 },
@@ -31,14 +35,14 @@ describe('TeiEmbeddingsAdapter.readBatch', () => {
   });
 
   it('converts when an older TEI ignored encoding_format (little-endian float32)', () => {
-    const asked64 = adapter.readBatch(answer([{ embedding: floats, index: 0 }]), 1, 'base64');
+    const asked64 = readBatch(answer([{ embedding: floats, index: 0 }]), 1, 'base64');
     expect(asked64.data[0]?.embedding).toBe(base64(floats));
-    const askedFloat = adapter.readBatch(answer([{ embedding: base64(floats), index: 0 }]), 1, 'float');
+    const askedFloat = readBatch(answer([{ embedding: base64(floats), index: 0 }]), 1, 'float');
     expect(askedFloat.data[0]?.embedding).toEqual(floats.map((v) => Math.fround(v)));
   });
 
   it('counts missing usage as zero', () => {
-    expect(adapter.readBatch(answer([{ embedding: [1], index: 0 }], null), 1, 'float')).toMatchObject({
+    expect(readBatch(answer([{ embedding: [1], index: 0 }], null), 1, 'float')).toMatchObject({
       promptTokens: 0,
       totalTokens: 0,
     });
@@ -61,7 +65,7 @@ describe('TeiEmbeddingsAdapter.readBatch', () => {
   ])('treats %s as an upstream error', (_name, body, count) => {
     const error = (() => {
       try {
-        adapter.readBatch(body, count, 'float');
+        readBatch(body, count, 'float');
       } catch (err) {
         return err;
       }

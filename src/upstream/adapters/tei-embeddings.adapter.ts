@@ -6,6 +6,7 @@ import { ApiError } from '../../core/errors';
 import type { ResolvedModel } from '../../models/model-registry.service';
 import { UpstreamPools } from '../upstream-pools.service';
 import type { UpstreamTarget } from '../upstream-target';
+import type { BackendAdapter, BackendRequest } from './backend-adapter';
 
 /** TEI's default --max-client-batch-size, assumed while an upstream's /info cannot be read. */
 export const DEFAULT_MAX_CLIENT_BATCH_SIZE = 32;
@@ -32,6 +33,15 @@ export interface EmbeddingBatchResult {
   totalTokens: number;
 }
 
+/** One upstream call's worth of a request: its inputs (one as the client sent it, or a list), counted. */
+export interface EmbeddingBatch {
+  /** The client's body: its other fields (dimensions, user, ...) go to TEI as they are. */
+  client: object;
+  input: EmbeddingInput | EmbeddingInput[];
+  count: number;
+  format: EncodingFormat;
+}
+
 interface BatchSizeEntry {
   size: Promise<number>;
   /** Set once the lookup failed: the default stands in until then. */
@@ -39,7 +49,8 @@ interface BatchSizeEntry {
 }
 
 @Injectable()
-export class TeiEmbeddingsAdapter {
+export class TeiEmbeddingsAdapter implements BackendAdapter<EmbeddingBatch, EmbeddingBatchResult> {
+  readonly path = '/embeddings';
   private readonly batchSizes = new Map<string, BatchSizeEntry>();
 
   constructor(@Inject(UpstreamPools) private readonly pools: UpstreamPools) {}
@@ -57,21 +68,18 @@ export class TeiEmbeddingsAdapter {
     }
   }
 
-  /** The JSON body for one upstream call; `model` becomes the canonical id, the format explicit. */
-  requestBody(
-    client: object,
-    model: ResolvedModel,
-    input: EmbeddingInput | EmbeddingInput[],
-    format: EncodingFormat,
-  ): string {
-    return JSON.stringify({ ...client, input, model: model.id, encoding_format: format });
+  /** The JSON body for one batch; `model` becomes the canonical id, the format explicit. */
+  request(batch: EmbeddingBatch, model: ResolvedModel): BackendRequest {
+    const { client, input, format } = batch;
+    return { body: JSON.stringify({ ...client, input, model: model.id, encoding_format: format }) };
   }
 
   /**
-   * Checks one upstream answer for `count` inputs and returns its embeddings in input order, in the format
-   * the client asked for (a TEI older than 1.6 ignores `encoding_format` and always sends floats).
+   * Checks one upstream answer for the batch's inputs and returns its embeddings in input order, in the
+   * format the client asked for (a TEI older than 1.6 ignores `encoding_format` and always sends floats).
    */
-  readBatch(answer: Record<string, unknown>, count: number, format: EncodingFormat): EmbeddingBatchResult {
+  read(answer: Record<string, unknown>, batch: EmbeddingBatch): EmbeddingBatchResult {
+    const { count, format } = batch;
     const data = answer.data;
     if (!Array.isArray(data) || data.length !== count) throw malformed();
     const ordered = new Array<EmbeddingData | undefined>(count);

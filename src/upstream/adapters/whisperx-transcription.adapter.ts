@@ -1,7 +1,9 @@
 // WhisperX server specifics of /v1/audio/*: its raw result (verbose_json, which the gateway always asks for)
 // is checked and flattened (after alignment + diarization `segments` is nested as
 // {"segments":[...],"word_segments":[...]}), then rendered in the client's OpenAI response_format.
+import type { Readable } from 'node:stream';
 import { ApiError } from '../../core/errors';
+import type { BackendAdapter } from './backend-adapter';
 
 /**
  * The answer formats and timestamp granularities this adapter renders; the gateway's TRANSCRIPTION_FORMATS
@@ -173,3 +175,22 @@ function toVtt(segments: Segment[]): string {
   );
   return `WEBVTT\n\n${cues.join('')}`;
 }
+
+/** A multipart upload on its way from the client, re-encoded for the backend as it arrives. */
+export interface TranscriptionUpload {
+  readonly contentType: string;
+  body(modelId: string): Readable;
+  /** The whole form has been read. */
+  readonly complete: boolean;
+}
+
+/** The WhisperX server behind /v1/audio/transcriptions and /v1/audio/diarize; always asked for verbose_json. */
+export const WHISPERX_TRANSCRIPTION: BackendAdapter<TranscriptionUpload, Transcript> = {
+  path: '/audio/transcriptions',
+  request: (upload, model) => ({ body: upload.body(model.id), contentType: upload.contentType }),
+  read: (answer, upload) => {
+    // The backend answered before it had the whole form: it cannot have transcribed this upload.
+    if (!upload.complete) throw new ApiError('upstream_error', { upstreamStatus: 200 });
+    return readWhisperx(answer);
+  },
+};
