@@ -42,7 +42,9 @@ describe('writeAnswer', () => {
       open += 1;
       let closed = false;
       return () => {
-        if (!closed) ((closed = true), (open -= 1));
+        if (closed) return;
+        closed = true;
+        open -= 1;
       };
     };
     let seenOpen = -1;

@@ -211,12 +211,11 @@ describe('Relay', () => {
     const endless = new Readable({ read() {} });
     endless.push(streamed[0]);
     const target = new FakeTarget('a', []);
-    target.send = async () =>
-      ({
-        statusCode: 200,
-        headers: {},
-        body: Object.assign(endless, { text: async () => '', dump: async () => undefined }),
-      }) as never;
+    target.send = async () => ({
+      statusCode: 200,
+      headers: {},
+      body: Object.assign(endless, { text: async () => '', dump: async () => undefined }),
+    });
     const { relay, ctx } = relayOver(target);
     const result = await relay.stream(call(), ctx);
     const closed = new Promise((resolve) => endless.once('close', resolve));
