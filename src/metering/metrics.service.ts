@@ -4,6 +4,7 @@
 // Other parts register their own gauges on `registry` (spool, writer, rate limits).
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RecordSink } from '../core/record-sink';
 import type { RequestRecord } from '../core/request-record';
 import { HunzeConfig } from '../config/hunze-config';
 
@@ -23,7 +24,8 @@ export interface UpstreamHealth {
 }
 
 @Injectable()
-export class MetricsService {
+export class MetricsService implements RecordSink {
+  readonly name = 'prometheus';
   readonly registry = new Registry();
 
   readonly responseCacheHits = new Counter({
@@ -108,8 +110,8 @@ export class MetricsService {
     }
   }
 
-  /** Called once per finished request with its metadata record. */
-  observe(record: RequestRecord): void {
+  /** Called once per finished request with its metadata record (a sink of the request recorder). */
+  take(record: RequestRecord): void {
     const model = allowed(record.model, this.knownModels) ?? NO_MODEL;
     const upstream = allowed(record.upstream, this.knownUpstreams) ?? NO_UPSTREAM;
     const { endpoint } = record;
