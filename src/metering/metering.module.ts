@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { GatewayMetrics } from './gateway-metrics';
 import { KeyCacheMetrics } from './key-cache-metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
@@ -16,12 +17,13 @@ import { UsageService } from './usage.service';
   providers: [
     KeyCacheMetrics,
     MetricsService,
+    { provide: GatewayMetrics, useExisting: MetricsService },
     RateLimits,
     UsageJournal,
     UsageWriter,
     UsageRetention,
     UsageService,
   ],
-  exports: [MetricsService, RateLimits, UsageJournal, UsageWriter],
+  exports: [GatewayMetrics, MetricsService, RateLimits, UsageJournal, UsageWriter],
 })
 export class MeteringModule {}

@@ -1,14 +1,15 @@
 // The appliance's Prometheus registry (prom-client). One registry per app instance, so tests and several
 // apps in one process never collide. Metric labels carry only our own values: model and upstream ids from
 // config, route patterns, status numbers and catalogue error codes; never request content or key material.
-// The request series are defined in core/request-series.ts (with their OTLP twins). Other parts register their
-// own gauges on `registry` (spool, writer, rate limits).
+// The request series are defined in core/request-series.ts (with their OTLP twins); upstream/ and gateway/ count
+// through GatewayMetrics; metering's own parts register their gauges on `registry` (spool, writer, rate limits).
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RecordSink } from '../core/record-sink';
 import type { RequestRecord } from '../core/request-record';
 import { measure, REQUEST_SERIES } from '../core/request-series';
 import { HunzeConfig } from '../config/hunze-config';
+import { GatewayMetrics, type UpstreamHealth } from './gateway-metrics';
 
 /** Label value for a request that never resolved a model (bad key, unknown model, admin routes...). */
 export const NO_MODEL = 'unknown';
@@ -17,27 +18,29 @@ export const NO_UPSTREAM = 'none';
 
 const { requests, errors, tokens, duration, ttft } = REQUEST_SERIES;
 
-export interface UpstreamHealth {
-  readonly id: string;
-  readonly available: boolean;
-}
-
 @Injectable()
-export class MetricsService implements RecordSink {
+export class MetricsService implements RecordSink, GatewayMetrics {
   readonly name = 'prometheus';
   readonly registry = new Registry();
 
-  readonly responseCacheHits = new Counter({
+  private readonly responseCacheHits = new Counter({
     name: 'hunze_response_cache_hits_total',
     help: 'Chat answers served from the in-memory response cache.',
     labelNames: ['model'] as const,
     registers: [this.registry],
   });
 
-  readonly responseCacheMisses = new Counter({
+  private readonly responseCacheMisses = new Counter({
     name: 'hunze_response_cache_misses_total',
     help: 'Cacheable chat requests that were not in the response cache and went to the upstream.',
     labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly mediaFetches = new Counter({
+    name: 'hunze_media_fetches_total',
+    help: 'Media fetched by URL for a request (media.remoteUrls: fetch), by outcome: ok or the refusal reason.',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 
@@ -102,7 +105,14 @@ export class MetricsService implements RecordSink {
       this.timeToFirstToken.observe({ model, upstream }, m.ttftSeconds);
   }
 
-  /** Counts a stream as open; the returned function closes it and may be called any number of times. */
+  responseCacheLookup(model: string, hit: boolean): void {
+    (hit ? this.responseCacheHits : this.responseCacheMisses).inc({ model });
+  }
+
+  mediaFetched(outcome: string): void {
+    this.mediaFetches.inc({ outcome });
+  }
+
   streamOpened(): () => void {
     this.openStreams.inc();
     let open = true;
@@ -114,7 +124,6 @@ export class MetricsService implements RecordSink {
     };
   }
 
-  /** Where `hunze_upstream_up` reads the upstreams' availability at each scrape (the gateway's pools). */
   watchUpstreams(source: () => Iterable<UpstreamHealth>): void {
     this.upstreamSource = source;
   }
