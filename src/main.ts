@@ -11,9 +11,8 @@ import { clientErrorHandler } from './http/client-error';
 import { ApiExceptionFilter, configureHttp, frameworkErrorHandler } from './http/http-setup';
 import { AnswerWritingAdapter } from './http/reply-writer';
 import { genRequestId } from './http/request-id';
-import { MetricsService } from './metering/metrics.service';
-import { MeteringService } from './metering/metering.service';
-import { Telemetry } from './telemetry/telemetry.service';
+import { GatewayMetrics } from './metering/gateway-metrics';
+import { RequestRecorder } from './metering/request-recorder';
 
 export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
   installCheapAsyncBind();
@@ -42,16 +41,15 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     bodyParser: false,
   });
   stampRouteAuthPolicies(app);
-  const metrics = app.get(MetricsService);
+  const metrics = app.get(GatewayMetrics);
   adapter.countStreamsWith(() => metrics.streamOpened());
   const deps = {
     log: options.logger,
-    metering: app.get(MeteringService),
+    recorder: app.get(RequestRecorder),
     bodyLimitMb,
     bodyReadTimeoutMs,
     earlyCheck: earlyAuthCheck(app),
     maxObjectKeys,
-    telemetry: app.get(Telemetry),
   };
   const fastify = app.getHttpAdapter().getInstance();
   configureHttp(fastify, deps);

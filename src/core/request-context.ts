@@ -2,7 +2,7 @@ import type {} from 'fastify';
 import type { RequestRecord } from './request-record';
 import type { ErrorCode } from './errors';
 
-/** Record fields the recorder takes from the request itself (http-setup.ts), not from its handlers. */
+/** Record fields the recorder takes from the request itself (metering/request-recorder.ts), not its handlers. */
 type RecorderFields =
   'time' | 'requestId' | 'method' | 'endpoint' | 'status' | 'latencyMs' | 'keyId' | 'account';
 

@@ -12,7 +12,7 @@ import { ChatCompletionService } from './chat/chat-completion.service';
 import { GeminiController } from './gemini/gemini.controller';
 import { GeminiService } from './gemini/gemini.service';
 import { ResponseCache } from './chat/response-cache.service';
-import { UpstreamLatency } from './chat/upstream-latency.service';
+import { UpstreamLatency } from '../upstream/upstream-latency';
 import { UpstreamPools } from '../upstream/upstream-pools.service';
 import { Clock } from '../core/clock';
 import { AudioController } from './audio/audio.controller';
@@ -64,6 +64,6 @@ function createImageStore(config: HunzeConfig, clock: Clock, log: AppLogger): Im
     MultipartSetup,
     RemoteMedia,
   ],
-  exports: [UpstreamPools],
+  exports: [UpstreamPools, UpstreamLatency],
 })
 export class GatewayModule {}

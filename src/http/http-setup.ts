@@ -8,24 +8,20 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toApiError } from '../core/error-mapper';
 import { ApiError } from '../core/errors';
 import type { EarlyCheck, ErrorBodyConfig } from '../core/http-contracts';
-import { elapsedMs } from '../core/request-context';
-import { pickFields, RECORD_FIELD_NAMES, type RequestRecord } from '../core/request-record';
-import type { MeteringService } from '../metering/metering.service';
+import type { RequestRecorder } from '../metering/request-recorder';
 import type { AppLogger } from '../telemetry/logger';
-import type { Telemetry } from '../telemetry/telemetry.service';
 import { ObjectKeysBound } from './object-keys-bound';
 import { discardUnreadBody, hasBody, watchBodyRead } from './unread-body';
 
 export interface HttpDeps {
   log: AppLogger;
-  metering: MeteringService;
+  /** Makes each request's record when it ends and hands it to the sinks (metering/request-recorder.ts). */
+  recorder: RequestRecorder;
   bodyLimitMb: number;
   bodyReadTimeoutMs: number;
   earlyCheck?: EarlyCheck;
   /** server.maxObjectKeys: the most keys any object in a JSON body may have. */
   maxObjectKeys: number;
-  /** One span per request from the same metadata record (a no-op without telemetry.otlpEndpoint). */
-  telemetry?: Telemetry;
 }
 
 export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
@@ -139,38 +135,22 @@ function answerEarly(
 }
 
 /**
- * The usage row is journaled just before the last bytes go out, not on 'close' (which can follow by
- * milliseconds): a process killed right after the client has its answer must still have it. The log line,
- * metrics, token charge and span follow the write, off the response's critical path. An answer that goes
- * out before the body was read (refused early, too large) lets the rest be discarded, not reset.
+ * The record of the request, made once by the recorder when the response ends or closes (the usage row just
+ * before the last bytes, the other sinks after them). An answer that goes out before the body was read
+ * (refused early, too large) lets the rest be discarded, not reset.
  */
 function recordAtEnd(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps, discardLimit: number): void {
-  let record: RequestRecord | undefined;
-  /** Makes and journals the record once; returns it only to the first caller. */
-  const journalOnce = (clientClosed: boolean): RequestRecord | undefined => {
-    if (record) return undefined;
-    if (clientClosed) req.facts.clientClosed = true;
-    record = recordOf(req, reply);
-    deps.metering.journal(record);
-    return record;
-  };
-  const observe = (made: RequestRecord | undefined) => {
-    if (!made) return;
-    deps.metering.observe(made);
-    deps.telemetry?.recordRequest(made);
-  };
-  const raw = reply.raw;
-  const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
-  raw.end = ((...args: unknown[]) => {
-    const made = journalOnce(raw.destroyed);
-    discardUnreadBody(req.raw, discardLimit);
-    const result = end(...args);
-    observe(made);
-    return result;
-  }) as ServerResponse['end'];
-  // 'close' comes once per response, finished or not: a client that hangs up before the end still gets
-  // its record (Fastify's onResponse would miss it).
-  raw.once('close', () => observe(journalOnce(!raw.writableFinished)));
+  deps.recorder.recordAtEnd(
+    reply.raw,
+    () => ({
+      id: req.id,
+      method: req.method,
+      route: req.routeOptions.url,
+      facts: req.facts,
+      principal: req.principal,
+    }),
+    () => discardUnreadBody(req.raw, discardLimit),
+  );
 }
 
 /** No body byte for `server.bodyReadTimeoutMs`: 408 if nothing was answered yet, and the connection ends. */
@@ -226,23 +206,4 @@ function sendError(
   const errorBody = (req.routeOptions?.config as ErrorBodyConfig | undefined)?.errorBody;
   const body = errorBody ? errorBody(error) : error.toBody();
   void reply.status(error.status).headers(error.responseHeaders()).send(body);
-}
-
-/** The record of a finished request: what its handlers learnt (req.facts) and what the request itself says. */
-function recordOf(req: FastifyRequest, reply: FastifyReply): RequestRecord {
-  const facts = req.facts ?? { startedAt: process.hrtime.bigint() };
-  const principal = req.principal;
-  return {
-    ...pickFields(facts, RECORD_FIELD_NAMES),
-    time: new Date().toISOString(),
-    requestId: req.id,
-    method: req.method,
-    // The route pattern, never the URL: a query string may carry a key (?key=) or other input.
-    endpoint: req.routeOptions.url ?? 'unmatched',
-    status: facts.clientClosed ? 499 : reply.statusCode,
-    latencyMs: Math.round(elapsedMs(facts.startedAt) * 1000) / 1000,
-    keyId: principal?.keyId,
-    account: principal?.accountName ?? undefined,
-    ttftMs: facts.ttftMs === undefined ? undefined : Math.round(facts.ttftMs * 1000) / 1000,
-  };
 }

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { GatewayMetrics } from './gateway-metrics';
 import { KeyCacheMetrics } from './key-cache-metrics';
-import { MeteringService } from './metering.service';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 import { RateLimits } from './rate-limits/rate-limits.service';
+import { UsageJournal } from './usage-journal';
 import { UsageRetention } from './usage-retention.service';
 import { UsageWriter } from './usage-writer';
 import { UsageController } from './usage.controller';
@@ -15,13 +16,14 @@ import { UsageService } from './usage.service';
   controllers: [MetricsController, UsageController],
   providers: [
     KeyCacheMetrics,
-    MeteringService,
     MetricsService,
+    { provide: GatewayMetrics, useExisting: MetricsService },
     RateLimits,
+    UsageJournal,
     UsageWriter,
     UsageRetention,
     UsageService,
   ],
-  exports: [MeteringService, MetricsService, RateLimits, UsageWriter],
+  exports: [GatewayMetrics, MetricsService, RateLimits, UsageJournal, UsageWriter],
 })
 export class MeteringModule {}

@@ -31,7 +31,7 @@ async function value(metrics: MetricsService, name: string, labels: Record<strin
 describe('MetricsService', () => {
   it('counts a streamed request with its tokens, duration and time to first token', async () => {
     const metrics = new MetricsService(config);
-    metrics.observe(
+    metrics.take(
       record({ stream: true, promptTokens: 7, completionTokens: 9, totalTokens: 16, ttftMs: 120 }),
     );
     const labels = { endpoint: '/v1/chat/completions', model: 'm1', upstream: 'up-a' };
@@ -55,10 +55,10 @@ describe('MetricsService', () => {
 
   it('takes no TTFT from a non-stream answer and counts errors by catalogue code', async () => {
     const metrics = new MetricsService(config);
-    metrics.observe(record({ ttftMs: 1500 }));
-    metrics.observe(record({ status: 503, errorCode: 'upstream_unavailable' }));
-    metrics.observe(record({ status: 200, stream: true, errorCode: 'upstream_error' })); // failed mid-stream
-    metrics.observe(record({ status: 499 }));
+    metrics.take(record({ ttftMs: 1500 }));
+    metrics.take(record({ status: 503, errorCode: 'upstream_unavailable' }));
+    metrics.take(record({ status: 200, stream: true, errorCode: 'upstream_error' })); // failed mid-stream
+    metrics.take(record({ status: 499 }));
     const text = await metrics.registry.metrics();
     expect(text).not.toContain('hunze_time_to_first_token_seconds_count{');
     const errors = { endpoint: '/v1/chat/completions', model: 'm1' };
@@ -71,10 +71,10 @@ describe('MetricsService', () => {
 
   it('never turns a value outside the config into a label', async () => {
     const metrics = new MetricsService(config);
-    metrics.observe(
+    metrics.take(
       record({ model: 'client-text', upstream: 'other', status: 404, errorCode: 'model_not_found' }),
     );
-    metrics.observe(record({ model: undefined, upstream: undefined, endpoint: '/admin/v1/usage' }));
+    metrics.take(record({ model: undefined, upstream: undefined, endpoint: '/admin/v1/usage' }));
     const text = await metrics.registry.metrics();
     expect(text).not.toContain('client-text');
     expect(text).not.toContain('"other"');

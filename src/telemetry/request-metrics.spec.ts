@@ -4,7 +4,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { RequestRecord } from '../core/request-record';
 import { metricAttributes } from './span-attributes';
-import { LATENCY_BUCKETS, RequestMetrics } from './request-metrics';
+import { OTLP_LATENCY_BUCKETS as LATENCY_BUCKETS } from '../core/request-series';
+import { RequestMetrics } from './request-metrics';
 
 class TestReader extends MetricReader {
   constructor(metricProducers: MetricProducer[] = []) {

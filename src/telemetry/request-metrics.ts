@@ -3,6 +3,7 @@
 // set on every call, five calls a request; here a request costs one Map lookup by a joined label key. What
 // collect() returns has the shape the SDK's Counter and Histogram produce: same names, units, descriptions,
 // attributes, scope, explicit buckets, cumulative values, and a start time at each series' first record.
+// The series and what a request adds to them are defined with their Prometheus twins (core/request-series.ts).
 import { ValueType, type Attributes } from '@opentelemetry/api';
 import { millisToHrTime, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -17,26 +18,27 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { RequestRecord } from '../core/request-record';
+import {
+  measure,
+  OTLP_LATENCY_BUCKETS as LATENCY_BUCKETS,
+  REQUEST_SERIES,
+  type OtlpSeries,
+} from '../core/request-series';
 import { metricAttributes } from './span-attributes';
-
-/** Seconds-based buckets for request latency and time to first token (LLM answers take seconds). */
-export const LATENCY_BUCKETS: readonly number[] = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
-];
 
 /** As MeterProvider.getMeter('hunze') names it (the SDK fills in an empty version). */
 const SCOPE: InstrumentationScope = { name: 'hunze', version: '', schemaUrl: undefined };
 
-const descriptor = (name: string, description: string, unit = ''): MetricDescriptor => ({
+const descriptor = ({ name, description, unit }: OtlpSeries): MetricDescriptor => ({
   name,
   description,
   unit,
   valueType: ValueType.DOUBLE,
 });
-const REQUESTS = descriptor('hunze.requests', 'Requests answered.');
-const TOKENS = descriptor('hunze.tokens', 'Tokens counted by the upstream.');
-const DURATION = descriptor('hunze.request.duration', 'Time from request to the end of the response.', 's');
-const TTFT = descriptor('hunze.time_to_first_token', 'Time from request to the first streamed token.', 's');
+const REQUESTS = descriptor(REQUEST_SERIES.requests.otlp);
+const TOKENS = descriptor(REQUEST_SERIES.tokens.otlp);
+const DURATION = descriptor(REQUEST_SERIES.duration.otlp);
+const TTFT = descriptor(REQUEST_SERIES.ttft.otlp);
 
 /**
  * The SDK's default cardinality limit: once this many label sets (one of them the overflow series) have been
@@ -127,20 +129,19 @@ export class RequestMetrics implements MetricProducer {
   constructor(private readonly resource: Resource) {}
 
   record(r: RequestRecord): void {
+    const m = measure(r);
     const s = this.seriesOf(r);
     s.requests += 1;
-    s.duration = observe(s.duration, r.latencyMs / 1000);
-    if (r.ttftMs !== undefined) s.ttft = observe(s.ttft, r.ttftMs / 1000);
+    s.duration = observe(s.duration, m.durationSeconds);
+    if (m.ttftSeconds !== undefined) s.ttft = observe(s.ttft, m.ttftSeconds);
     // As `counter.add` behind a truthiness check: zero, NaN and negative token counts add nothing.
-    const prompt = r.promptTokens;
-    if (prompt !== undefined && prompt > 0) {
+    if (m.promptTokens > 0) {
       if (s.prompt === 0) s.promptStart = Date.now();
-      s.prompt += prompt;
+      s.prompt += m.promptTokens;
     }
-    const completion = r.completionTokens;
-    if (completion !== undefined && completion > 0) {
+    if (m.completionTokens > 0) {
       if (s.completion === 0) s.completionStart = Date.now();
-      s.completion += completion;
+      s.completion += m.completionTokens;
     }
   }
 

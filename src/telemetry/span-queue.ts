@@ -3,7 +3,7 @@
 // is exported. Semantics follow the SDK's BatchSpanProcessor: a bounded queue (2,048; further spans are dropped
 // and counted), an export when a batch is full or the interval has passed, one export in flight at a time,
 // everything queued flushed on forceFlush and shutdown. The differences: smaller batches, and a full batch goes
-// out on a later tick, never inside recordRequest. Encoding is the only synchronous step of an export: a batch
+// out on a later tick, never inside Telemetry.take. Encoding is the only synchronous step of an export: a batch
 // is encoded a slice of spans per tick, so no export holds the event loop for more than ~0.2 ms.
 import { setImmediate as nextTick } from 'node:timers/promises';
 import type { RequestRecord } from '../core/request-record';

@@ -1,12 +1,13 @@
 // OpenTelemetry, metadata only: one span and a few metric points per request, built from the allowlisted
-// request record (core/request-record.ts) at the same point the request log line and the usage row
-// are written. No auto-instrumentation is loaded (it would record URLs, headers and SQL statements).
+// request record (core/request-record.ts): a sink of the request recorder, after the access log and Prometheus.
+// No auto-instrumentation is loaded (it would record URLs, headers and SQL statements).
 // Without `telemetry.otlpEndpoint` this is a no-op: no provider, no exporter, nothing kept.
-// recordRequest runs once per request, so it only queues the record for its span (span-queue.ts) and adds it to
-// plain per-label-set aggregates (request-metrics.ts); the OTLP documents are built when they are exported.
+// take runs once per request, so it only queues the record for its span (span-queue.ts) and adds it to plain
+// per-label-set aggregates (request-metrics.ts); the OTLP documents are built when they are exported.
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import type { RecordSink } from '../core/record-sink';
 import type { RequestRecord } from '../core/request-record';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from './logger';
@@ -23,7 +24,8 @@ interface Pipeline {
 }
 
 @Injectable()
-export class Telemetry implements OnApplicationShutdown {
+export class Telemetry implements RecordSink, OnApplicationShutdown {
+  readonly name = 'opentelemetry';
   private readonly pipeline: Pipeline | undefined;
 
   constructor(config: HunzeConfig, log: AppLogger, hooks: OtlpHooks = {}) {
@@ -64,7 +66,7 @@ export class Telemetry implements OnApplicationShutdown {
     return this.pipeline !== undefined;
   }
 
-  recordRequest(record: RequestRecord): void {
+  take(record: RequestRecord): void {
     if (!this.pipeline) return;
     this.pipeline.spans.add(record);
     this.pipeline.metrics.record(record);

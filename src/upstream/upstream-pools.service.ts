@@ -3,7 +3,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { residencyEvents, type ResidencyViolation } from '../residency/residency-connector';
 import { HunzeConfig } from '../config/hunze-config';
-import { MetricsService } from '../metering/metrics.service';
+import { GatewayMetrics } from '../metering/gateway-metrics';
 import type { ResolvedModel } from '../models/model-registry.service';
 import { AppLogger } from '../telemetry/logger';
 import { UpstreamTarget } from './upstream-target';
@@ -16,7 +16,7 @@ export class UpstreamPools implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @Inject(HunzeConfig) config: HunzeConfig,
     @Inject(AppLogger) log: AppLogger,
-    @Inject(MetricsService) metrics: MetricsService,
+    @Inject(GatewayMetrics) metrics: GatewayMetrics,
   ) {
     // A residency refusal is logged (metadata only) and published for the audit log.
     const onViolation = (violation: ResidencyViolation) => {

@@ -2,7 +2,7 @@
 // preference (quality rank, cost, live latency), the answer names the model used, `_routing` says why, and
 // `routing.fallback` moves to the next-best model when the first fails before any byte was sent.
 import OpenAI from 'openai';
-import { UpstreamLatency } from '../../src/gateway/chat/upstream-latency.service';
+import { UpstreamLatency } from '../../src/upstream/upstream-latency';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { until } from '../helpers/raw-http';
 import { startTestApp, type TestApp } from '../helpers/test-app';

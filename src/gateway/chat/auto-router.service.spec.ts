@@ -2,7 +2,7 @@ import type { ResolvedModel } from '../../models/model-registry.service';
 import { ModelRegistry } from '../../models/model-registry.service';
 import { AutoRouter, parseRouting } from './auto-router.service';
 import type { ChatCompletionService } from './chat-completion.service';
-import { UpstreamLatency } from './upstream-latency.service';
+import { UpstreamLatency } from '../../upstream/upstream-latency';
 import type { UpstreamPools } from '../../upstream/upstream-pools.service';
 import type { UpstreamTarget } from '../../upstream/upstream-target';
 
@@ -25,7 +25,7 @@ function router(available: Record<string, boolean> = {}) {
     candidates: (m: ResolvedModel) =>
       m.upstreams.map((u) => ({ id: u.id, available: available[u.id] ?? true }) as UpstreamTarget),
   } as UpstreamPools;
-  const latency = new UpstreamLatency({} as never);
+  const latency = new UpstreamLatency();
   return { latency, auto: new AutoRouter(registry, pools, latency, {} as ChatCompletionService) };
 }
 

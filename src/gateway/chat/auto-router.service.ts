@@ -10,7 +10,7 @@ import { ModelRegistry, type ResolvedModel } from '../../models/model-registry.s
 import { AUTO_MODEL, type RoutingDecision } from './routing-decision';
 import { ChatCompletionService } from './chat-completion.service';
 import type { ChatCompletionDto } from './chat-completion.dto';
-import { UpstreamLatency } from './upstream-latency.service';
+import { UpstreamLatency } from '../../upstream/upstream-latency';
 import { withFallback } from '../../upstream/policies';
 import { UpstreamPools } from '../../upstream/upstream-pools.service';
 

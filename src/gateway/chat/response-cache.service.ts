@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from '../../core/principal';
-import { MetricsService } from '../../metering/metrics.service';
+import { GatewayMetrics } from '../../metering/gateway-metrics';
 import type { ResolvedModel } from '../../models/model-registry.service';
 import type { Usage } from '../../upstream/sse-relay.transform';
 
@@ -51,7 +51,7 @@ export class ResponseCache {
     sizeCalculation: (answer) => answer.text.length * 2 + 64,
   });
 
-  constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}
+  constructor(@Inject(GatewayMetrics) private readonly metrics: GatewayMetrics) {}
 
   enabledFor(model: ResolvedModel): boolean {
     return model.config.cache.ttlSeconds > 0;
@@ -74,7 +74,7 @@ export class ResponseCache {
   /** Counts a hit or a miss for /metrics. */
   get(key: string, model: ResolvedModel): CachedAnswer | undefined {
     const answer = this.entries.get(key);
-    (answer ? this.metrics.responseCacheHits : this.metrics.responseCacheMisses).inc({ model: model.id });
+    this.metrics.responseCacheLookup(model.id, answer !== undefined);
     return answer;
   }
 

@@ -5,13 +5,12 @@
 // Every API that accepts media calls `inline` on its parsed body before translating or relaying it.
 // Media bytes are content: they are never logged or stored; only the outcome of each fetch is counted.
 import { Inject, Injectable } from '@nestjs/common';
-import { Counter } from 'prom-client';
 import { residencyEvents, type ResidencyViolation } from '../../residency/residency-connector';
 import { expandRegions } from '../../core/regions';
 import { ApiError } from '../../core/errors';
 import { HunzeConfig } from '../../config/hunze-config';
 import type { MediaConfig } from '../../config/config.schema';
-import { MetricsService } from '../../metering/metrics.service';
+import { GatewayMetrics } from '../../metering/gateway-metrics';
 import { AppLogger } from '../../telemetry/logger';
 import { fetchMedia, MediaFetchError, type MediaFetchFailure, type MediaFetchOptions } from './media-fetch';
 import { mediaAllowances, mediaPolicy } from './media-policy';
@@ -32,11 +31,10 @@ const FAILURE_TEXT: Readonly<Record<MediaFetchFailure, string>> = {
 export class RemoteMedia {
   private readonly media: MediaConfig;
   private readonly fetchOptions: Omit<MediaFetchOptions, 'signal'>;
-  private readonly fetches: Counter<'outcome'>;
 
   constructor(
     @Inject(HunzeConfig) config: HunzeConfig,
-    @Inject(MetricsService) metrics: MetricsService,
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(AppLogger) log: AppLogger,
   ) {
     this.media = config.file.media;
@@ -51,12 +49,6 @@ export class RemoteMedia {
         residencyEvents.publish(violation); // audited like every other refusal
       },
     };
-    this.fetches = new Counter({
-      name: 'hunze_media_fetches_total',
-      help: 'Media fetched by URL for a request (media.remoteUrls: fetch), by outcome: ok or the refusal reason.',
-      labelNames: ['outcome'] as const,
-      registers: [metrics.registry],
-    });
   }
 
   /**
@@ -75,10 +67,10 @@ export class RemoteMedia {
         reference.replace(
           await fetchMedia(reference.url, reference.kind, { ...this.fetchOptions, signal: deadline }),
         );
-        this.fetches.inc({ outcome: 'ok' });
+        this.metrics.mediaFetched('ok');
       } catch (err) {
         if (!(err instanceof MediaFetchError)) throw err;
-        this.fetches.inc({ outcome: err.reason });
+        this.metrics.mediaFetched(err.reason);
         throw new ApiError(
           'remote_media_unavailable',
           { param: reference.path, reason: FAILURE_TEXT[err.reason] },

@@ -77,7 +77,7 @@ describe('RateLimits', () => {
     const { limits } = setup(undefined);
     expect(limits.planFor(principal({}))).toBeUndefined();
     expect(limits.planFor(principal({ accountTpm: 5 }))).toHaveLength(2);
-    expect(() => limits.consume(record(10))).not.toThrow();
+    expect(() => limits.take(record(10))).not.toThrow();
   });
 
   it('counts finished requests’ tokens against tpm in memory', async () => {
@@ -86,7 +86,7 @@ describe('RateLimits', () => {
     expect(limits.backend()).toBe('local');
     const plan = limits.planFor(principal({ tpm: 100 }))!;
     expect((await limits.admit(plan)).refusal).toBeUndefined();
-    limits.consume(record(120));
+    limits.take(record(120));
     expect((await limits.admit(plan)).refusal).toMatchObject({ kind: 'tokens', scope: 'key' });
   });
 

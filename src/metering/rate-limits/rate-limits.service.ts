@@ -1,7 +1,8 @@
 // Per-key and per-account limits: requests per minute, tokens per minute, tokens per UTC month. Requests are
-// counted at admission (RateLimitGuard), tokens when the request has finished (consume, with the
-// upstream's own count). With redis.url the counters are shared by every replica; when Redis fails, this
-// replica enforces its local counters (kept warm all along) until a background ping finds Redis again.
+// counted at admission (RateLimitGuard), tokens when the request has finished (take, a sink of the request
+// recorder, with the upstream's own count). With redis.url the counters are shared by every replica; when
+// Redis fails, this replica enforces its local counters (kept warm all along) until a background ping finds
+// Redis again.
 import {
   Inject,
   Injectable,
@@ -10,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Principal } from '../../core/principal';
+import type { RecordSink } from '../../core/record-sink';
 import type { RequestRecord } from '../../core/request-record';
 import { storeGuard } from '../../residency/store-guard';
 import { HunzeConfig } from '../../config/hunze-config';
@@ -29,7 +31,8 @@ const TICK_MS = 1_000;
 export type RateLimitBackend = 'redis' | 'local (redis unavailable)' | 'local';
 
 @Injectable()
-export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RateLimits implements RecordSink, OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly name = 'rate-limit token charge';
   private readonly local = new LocalLimitStore();
   private readonly redis: RedisLimitStore | undefined;
   /** redis.rateLimitSyncMs > 0: decisions are local, counts exchanged with Redis every syncMs (limit-sync.ts). */
@@ -124,8 +127,8 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
     );
   }
 
-  /** Called once per finished request with the upstream's token counts; never blocks and never throws. */
-  consume(record: RequestRecord): void {
+  /** Charges a finished request's tokens (the upstream's counts); never blocks and never throws. */
+  take(record: RequestRecord): void {
     const tokens = record.totalTokens;
     if (!record.keyId || !tokens || tokens <= 0) return;
     const now = Date.now();

@@ -1,11 +1,8 @@
 import type { RequestRecord } from '../core/request-record';
-import { AppLogger } from '../telemetry/logger';
-import { MeteringService } from './metering.service';
-import type { MetricsService } from './metrics.service';
-import type { RateLimits } from './rate-limits/rate-limits.service';
+import { UsageJournal } from './usage-journal';
 import type { UsageWriter } from './usage-writer';
 
-describe('MeteringService', () => {
+describe('UsageJournal', () => {
   const record = (endpoint: string): RequestRecord => ({
     time: '2026-11-24T10:00:00.000Z',
     requestId: 'req-1',
@@ -17,12 +14,9 @@ describe('MeteringService', () => {
 
   it('writes usage rows for API routes but not for probes, scrapes and console files', () => {
     const enqueued: string[] = [];
-    const service = new MeteringService(
-      new AppLogger('silent'),
-      { observe: () => undefined } as unknown as MetricsService,
-      { consume: () => undefined } as unknown as RateLimits,
-      { enqueue: (r: RequestRecord) => enqueued.push(r.endpoint) } as unknown as UsageWriter,
-    );
+    const journal = new UsageJournal({
+      enqueue: (r: RequestRecord) => enqueued.push(r.endpoint),
+    } as unknown as UsageWriter);
     for (const endpoint of [
       '/v1/chat/completions',
       '/admin/v1/usage',
@@ -33,7 +27,7 @@ describe('MeteringService', () => {
       '/console/*',
       '/v1/models',
     ])
-      service.record(record(endpoint));
+      journal.take(record(endpoint));
     expect(enqueued).toEqual(['/v1/chat/completions', '/admin/v1/usage', '/v1/models']);
   });
 });
