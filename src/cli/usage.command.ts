@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { KeysService } from '../auth/keys.service';
 import { ApiError } from '../core/errors';
 import type { HunzeConfig } from '../config/hunze-config';
 import { USAGE_GROUPS } from '../metering/dto/usage-query.dto';
@@ -80,7 +81,7 @@ function openUsageSource(
 ): Promise<UsageSource> {
   return openAppliance<Omit<UsageSource, 'close'>>(config, context, {
     local: (app) => {
-      const usage = new UsageService(app.get(DataSource));
+      const usage = new UsageService(app.get(DataSource), app.get(KeysService));
       return { report: (query) => usage.report(query) };
     },
     remote: (api) => ({

@@ -3,6 +3,7 @@
 // without a valid key, are not anyone's usage. Token counts are the upstream's own usage reports.
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { KeysService, type KeyLabel } from '../auth/keys.service';
 import type { UsageGroup } from './dto/usage-query.dto';
 import type { UsageQuery } from './usage-query';
 
@@ -75,13 +76,8 @@ function aggregateSql(grouping: Grouping): string {
 
 function reportSql(groupBy: UsageGroup): string {
   const grouping = GROUPINGS[groupBy];
-  if (groupBy !== 'key') return `${aggregateSql(grouping)} ORDER BY ${grouping.order}`;
-  // Keys are joined after summing: one lookup per key, not per record. key_id is text (it can also be
-  // 'break-glass' or 'local-cli'), api_keys.id a uuid.
-  return `SELECT u.*, k.name AS key_name, k.prefix AS key_prefix
-    FROM (${aggregateSql(grouping)}) u
-    LEFT JOIN api_keys k ON k.id::text = u."group"
-    ORDER BY u.account COLLATE "C" NULLS LAST, k.name COLLATE "C" NULLS LAST, u."group" COLLATE "C"`;
+  // By key, the rows are ordered once the keys' names are known (byKeyOrder).
+  return groupBy === 'key' ? aggregateSql(grouping) : `${aggregateSql(grouping)} ORDER BY ${grouping.order}`;
 }
 
 type Row = Record<string, unknown>;
@@ -96,7 +92,18 @@ function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-function toDto(row: Row, groupBy: UsageGroup): UsageRowDto {
+/** Byte order of the UTF-8 text, as PostgreSQL's "C" collation compares; null after every name. */
+function byteOrder(a: string | null | undefined, b: string | null | undefined): number {
+  if (a == null || b == null) return a == null ? (b == null ? 0 : 1) : -1;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Account, then key name, then key id (ties impossible: one row per key id). */
+function byKeyOrder(a: UsageRowDto, b: UsageRowDto): number {
+  return byteOrder(a.account, b.account) || byteOrder(a.key_name, b.key_name) || byteOrder(a.group, b.group);
+}
+
+function toDto(row: Row, groupBy: UsageGroup, labels: ReadonlyMap<string, KeyLabel>): UsageRowDto {
   const dto: UsageRowDto = {
     group: str(row.group),
     requests: num(row.requests),
@@ -107,24 +114,39 @@ function toDto(row: Row, groupBy: UsageGroup): UsageRowDto {
     audio_seconds: Math.round(num(row.audio_seconds) * 1000) / 1000,
   };
   if (groupBy !== 'key') return dto;
-  return { ...dto, key_name: str(row.key_name), key_prefix: str(row.key_prefix), account: str(row.account) };
+  const label = dto.group === null ? undefined : labels.get(dto.group);
+  return {
+    ...dto,
+    key_name: label?.name ?? null,
+    key_prefix: label?.prefix ?? null,
+    account: str(row.account),
+  };
 }
 
 @Injectable()
 export class UsageService {
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(KeysService) private readonly keys: KeysService,
+  ) {}
 
   async report(query: UsageQuery): Promise<UsageReport> {
-    const rows: Row[] = await this.dataSource.query(reportSql(query.groupBy), [
+    const { groupBy } = query;
+    const rows: Row[] = await this.dataSource.query(reportSql(groupBy), [
       query.from.toISOString(),
       query.to.toISOString(),
     ]);
+    // Keys are named after summing: one lookup per key, not per record.
+    const labels =
+      groupBy === 'key' ? await this.keys.labels(rows.map((row) => str(row.group) ?? '')) : new Map();
+    const data = rows.map((row) => toDto(row, groupBy, labels));
+    if (groupBy === 'key') data.sort(byKeyOrder);
     return {
       object: 'usage',
       from: query.from.toISOString(),
       to: query.to.toISOString(),
-      group_by: query.groupBy,
-      data: rows.map((row) => toDto(row, query.groupBy)),
+      group_by: groupBy,
+      data,
     };
   }
 }
