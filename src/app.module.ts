@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AuditHttpModule } from './audit/audit-http.module';
 import { AuditModule } from './audit/audit.module';
+import { AuthHttpModule } from './auth/auth-http.module';
 import { AuthModule } from './auth/auth.module';
 import { ConfigController } from './config/config.controller';
 import { ConfigModule } from './config/config.module';
@@ -36,7 +37,7 @@ export class AppModule {
         ConfigModule.forRoot(options.config),
         TelemetryModule.forRoot(options.logger),
         DatabaseModule.forRoot(ENTITIES),
-        AuthModule.forRoot({ http: true, cliToken: options.cliToken }),
+        AuthHttpModule.forRoot({ cliToken: options.cliToken }),
         ModelsModule,
         MeteringModule,
         AuditHttpModule,
@@ -61,7 +62,7 @@ export class CliModule {
         TelemetryModule.forRoot(options.logger),
         DatabaseModule.forRoot(ENTITIES),
         AuditModule,
-        AuthModule.forRoot({ http: false }),
+        AuthModule,
         ReportsModule,
       ],
     };

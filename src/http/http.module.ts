@@ -5,11 +5,12 @@ import { MeteringModule } from '../metering/metering.module';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from '../auth/auth.guard';
+import { AuthModule } from '../auth/auth.module';
 import { RateLimitGuard } from '../metering/rate-limits/rate-limit.guard';
 import { RequestGuards } from './request-guards';
 
 @Module({
-  imports: [MeteringModule],
+  imports: [MeteringModule, AuthModule],
   providers: [AuthGuard, RateLimitGuard, { provide: APP_GUARD, useClass: RequestGuards }],
 })
 export class HttpModule {}

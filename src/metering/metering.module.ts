@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
 import { KeyCacheMetrics } from './key-cache-metrics';
 import { MeteringService } from './metering.service';
 import { MetricsController } from './metrics.controller';
@@ -11,7 +12,7 @@ import { UsageController } from './usage.controller';
 import { UsageService } from './usage.service';
 
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, AuthModule],
   controllers: [MetricsController, UsageController],
   providers: [
     KeyCacheMetrics,
