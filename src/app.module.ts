@@ -13,6 +13,7 @@ import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
 import { MeteringModule } from './metering/metering.module';
+import { UsageModule } from './metering/usage.module';
 import { ModelsModule } from './models/models.module';
 import { ReportsHttpModule } from './reports/reports-http.module';
 import { ReportsModule } from './reports/reports.module';
@@ -51,7 +52,7 @@ export class AppModule {
   }
 }
 
-/** What the CLI needs without HTTP: config, database and key management. */
+/** What the CLI needs without HTTP: config, database, key management, the usage report and the reports. */
 @Module({})
 export class CliModule {
   static forRoot(options: Omit<AppOptions, 'cliToken'>): DynamicModule {
@@ -63,6 +64,7 @@ export class CliModule {
         DatabaseModule.forRoot(ENTITIES),
         AuditModule,
         AuthModule,
+        UsageModule,
         ReportsModule,
       ],
     };

@@ -9,20 +9,12 @@ import { RateLimits } from './rate-limits/rate-limits.service';
 import { UsageRetention } from './usage-retention.service';
 import { UsageWriter } from './usage-writer';
 import { UsageController } from './usage.controller';
-import { UsageService } from './usage.service';
+import { UsageModule } from './usage.module';
 
 @Module({
-  imports: [AuditModule, AuthModule],
+  imports: [AuditModule, AuthModule, UsageModule],
   controllers: [MetricsController, UsageController],
-  providers: [
-    KeyCacheMetrics,
-    MeteringService,
-    MetricsService,
-    RateLimits,
-    UsageWriter,
-    UsageRetention,
-    UsageService,
-  ],
+  providers: [KeyCacheMetrics, MeteringService, MetricsService, RateLimits, UsageWriter, UsageRetention],
   exports: [MeteringService, MetricsService, RateLimits, UsageWriter],
 })
 export class MeteringModule {}

@@ -8,13 +8,13 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { Principal } from '../../core/principal';
 import type { RequestRecord } from '../../core/request-record';
 import { storeGuard } from '../../residency/store-guard';
 import { HunzeConfig } from '../../config/hunze-config';
 import { AppLogger } from '../../telemetry/logger';
 import { MetricsService } from '../metrics.service';
+import { UsageRecordsRepository } from '../usage-records.repository';
 import { isLimited, subjectsOf } from './limit-plan';
 import { admit, monthStart, type Admission, type Subject } from './limit-rules';
 import { LimitSync } from './limit-sync';
@@ -49,7 +49,7 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
 
   constructor(
     @Inject(HunzeConfig) config: HunzeConfig,
-    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(UsageRecordsRepository) private readonly records: UsageRecordsRepository,
     @Inject(AppLogger) private readonly log: AppLogger,
     @Inject(MetricsService) metrics: MetricsService,
   ) {
@@ -234,7 +234,7 @@ export class RateLimits implements OnApplicationBootstrap, BeforeApplicationShut
     const now = Date.now();
     let usage: MonthUsage[];
     try {
-      usage = await loadMonthUsage(this.dataSource, new Date(monthStart(now)));
+      usage = await loadMonthUsage(this.records, new Date(monthStart(now)));
     } catch (err) {
       this.log.error('rate_limits_seed_failed', err);
       return;
