@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AuditHttpModule } from './audit/audit-http.module';
 import { AuditModule } from './audit/audit.module';
+import { AuthHttpModule } from './auth/auth-http.module';
 import { AuthModule } from './auth/auth.module';
 import { ConfigController } from './config/config.controller';
 import { ConfigModule } from './config/config.module';
@@ -12,6 +13,7 @@ import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
 import { MeteringModule } from './metering/metering.module';
+import { UsageModule } from './metering/usage.module';
 import { ModelsModule } from './models/models.module';
 import { ReportsHttpModule } from './reports/reports-http.module';
 import { ReportsModule } from './reports/reports.module';
@@ -36,7 +38,7 @@ export class AppModule {
         ConfigModule.forRoot(options.config),
         TelemetryModule.forRoot(options.logger),
         DatabaseModule.forRoot(ENTITIES),
-        AuthModule.forRoot({ http: true, cliToken: options.cliToken }),
+        AuthHttpModule.forRoot({ cliToken: options.cliToken }),
         ModelsModule,
         MeteringModule,
         AuditHttpModule,
@@ -50,7 +52,7 @@ export class AppModule {
   }
 }
 
-/** What the CLI needs without HTTP: config, database and key management. */
+/** What the CLI needs without HTTP: config, database, key management, the usage report and the reports. */
 @Module({})
 export class CliModule {
   static forRoot(options: Omit<AppOptions, 'cliToken'>): DynamicModule {
@@ -61,7 +63,8 @@ export class CliModule {
         TelemetryModule.forRoot(options.logger),
         DatabaseModule.forRoot(ENTITIES),
         AuditModule,
-        AuthModule.forRoot({ http: false }),
+        AuthModule,
+        UsageModule,
         ReportsModule,
       ],
     };

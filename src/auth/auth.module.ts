@@ -1,12 +1,13 @@
-import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { storeGuard } from '../residency/store-guard';
 import { HunzeConfig } from '../config/hunze-config';
 import { AuditModule } from '../audit/audit.module';
 import { ModelsModule } from '../models/models.module';
 import { AppLogger } from '../telemetry/logger';
-import { AccountsController } from './accounts.controller';
+import { AccountsRepository } from './accounts.repository';
 import { AccountsService } from './accounts.service';
+import { ApiKeysRepository } from './api-keys.repository';
 import { CliToken, KeyAuthenticator } from './key-authenticator';
 import { KeyCache } from './key-cache.service';
 import { KeyChangeBus } from './key-changes/key-change-bus';
@@ -15,7 +16,6 @@ import type { KeyChangeFeed } from './key-changes/key-change-feed';
 import { PostgresKeyChangeFeed } from './key-changes/postgres-key-change-feed';
 import { RedisKeyChangeFeed } from './key-changes/redis-key-change-feed';
 import { SharedKeyChangeBus } from './key-changes/shared-key-change-bus';
-import { KeysController } from './keys.controller';
 import { KeysService } from './keys.service';
 
 /**
@@ -45,28 +45,24 @@ async function createKeyChangeBus(
   return bus;
 }
 
-@Global()
-@Module({})
-export class AuthModule {
-  /** `cliToken`: the local CLI token the server accepts as admin (embedded database only). */
-  static forRoot(options: { http: boolean; cliToken?: string }): DynamicModule {
-    return {
-      module: AuthModule,
-      imports: [ModelsModule, AuditModule],
-      controllers: options.http ? [KeysController, AccountsController] : [],
-      providers: [
-        KeysService,
-        AccountsService,
-        KeyCache,
-        KeyAuthenticator,
-        { provide: CliToken, useValue: { value: options.cliToken } },
-        {
-          provide: KeyChangeBus,
-          inject: [HunzeConfig, DataSource, AppLogger],
-          useFactory: createKeyChangeBus,
-        },
-      ],
-      exports: [KeysService, AccountsService, KeyCache, KeyChangeBus, KeyAuthenticator],
-    };
-  }
-}
+/**
+ * Keys and accounts (their services and the repositories of api_keys and accounts), the key cache, the
+ * key-change bus and the authenticator, imported by every module that uses them (metering, reports, http, the
+ * CLI). A static module, so each app has exactly one of each however many modules import it. The admin
+ * routes and the local CLI token are in AuthHttpModule, which only the HTTP appliance imports.
+ */
+@Module({
+  imports: [ModelsModule, AuditModule],
+  providers: [
+    ApiKeysRepository,
+    AccountsRepository,
+    KeysService,
+    AccountsService,
+    KeyCache,
+    KeyAuthenticator,
+    CliToken,
+    { provide: KeyChangeBus, inject: [HunzeConfig, DataSource, AppLogger], useFactory: createKeyChangeBus },
+  ],
+  exports: [KeysService, AccountsService, KeyCache, KeyChangeBus, KeyAuthenticator, CliToken],
+})
+export class AuthModule {}

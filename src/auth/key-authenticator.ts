@@ -8,9 +8,12 @@ import { hashKey, sameDigest } from './key-material';
 import { adminPrincipal, BREAK_GLASS_KEY_ID, LOCAL_CLI_KEY_ID, type Principal } from '../core/principal';
 import type { KeySource } from '../core/roles.decorator';
 
-/** The local CLI token, when the server wrote one (embedded database only). */
-export abstract class CliToken {
-  abstract readonly value: string | undefined;
+/**
+ * The local CLI token, when the server wrote one (embedded database only): one per app, set while the app is
+ * built by AuthHttpModule.forRoot (./auth-http.module.ts); the CLI's app has none.
+ */
+export class CliToken {
+  value: string | undefined;
 }
 
 @Injectable()

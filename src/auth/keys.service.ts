@@ -2,34 +2,33 @@
 // so each replica's key cache reloads it.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { ApiError } from '../core/errors';
 import { parseInstant } from '../core/iso-instant';
 import { AuditService } from '../audit/audit.service';
 import { ModelRegistry } from '../models/model-registry.service';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { toKeyResponse, type CreatedKeyResponseDto, type KeyResponseDto } from './dto/key-response.dto';
-import { AccountEntity } from './entities/account.entity';
-import { ApiKeyEntity } from './entities/api-key.entity';
+import { AccountsRepository } from './accounts.repository';
+import { ApiKeysRepository, type ColumnInfo, type KeyLabel } from './api-keys.repository';
+import type { ApiKeyEntity } from './entities/api-key.entity';
 import { KeyChangeBus } from './key-changes/key-change-bus';
 import { generateKey } from './key-material';
 
+export type { ColumnInfo, KeyLabel };
+
 export const DEFAULT_ACCOUNT = 'default';
-/** What PostgreSQL's uuid type accepts in its canonical form; anything else is an unknown key, not a 500. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class KeysService {
-  private readonly keys: Repository<ApiKeyEntity>;
-
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(ApiKeysRepository) private readonly keys: ApiKeysRepository,
+    @Inject(AccountsRepository) private readonly accounts: AccountsRepository,
     @Inject(KeyChangeBus) private readonly bus: KeyChangeBus,
     @Inject(ModelRegistry) private readonly models: ModelRegistry,
     @Inject(AuditService) private readonly audit: AuditService,
-  ) {
-    this.keys = dataSource.getRepository(ApiKeyEntity);
-  }
+  ) {}
 
   /** `actor`: the calling key's id (or 'break-glass' / 'local-cli'); 'cli' for the CLI on the database. */
   async create(dto: CreateKeyDto, actor = 'cli'): Promise<CreatedKeyResponseDto> {
@@ -46,25 +45,24 @@ export class KeysService {
     }
     const material = generateKey();
     const saved = await this.dataSource.transaction(async (tx) => {
-      const account = await this.findOrCreateAccount(
-        tx.getRepository(AccountEntity),
-        dto.account ?? DEFAULT_ACCOUNT,
+      const account = await this.accounts.findOrCreate(dto.account ?? DEFAULT_ACCOUNT, tx);
+      const row = await this.keys.insert(
+        {
+          id: randomUUID(),
+          prefix: material.prefix,
+          keyHash: material.hash,
+          name: dto.name,
+          role: dto.role ?? 'user',
+          accountId: account.id,
+          allowedModels: dto.models ?? null,
+          rpm: dto.rpm ?? null,
+          tpm: dto.tpm ?? null,
+          monthlyTokens: dto.monthly_tokens ?? null,
+          expiresAt,
+          revokedAt: null,
+        },
+        tx,
       );
-      const entity = tx.getRepository(ApiKeyEntity).create({
-        id: randomUUID(),
-        prefix: material.prefix,
-        keyHash: material.hash,
-        name: dto.name,
-        role: dto.role ?? 'user',
-        accountId: account.id,
-        allowedModels: dto.models ?? null,
-        rpm: dto.rpm ?? null,
-        tpm: dto.tpm ?? null,
-        monthlyTokens: dto.monthly_tokens ?? null,
-        expiresAt,
-        revokedAt: null,
-      });
-      const row = await tx.getRepository(ApiKeyEntity).save(entity);
       row.account = account;
       await this.audit.record(
         {
@@ -82,7 +80,7 @@ export class KeysService {
   }
 
   async list(): Promise<KeyResponseDto[]> {
-    const rows = await this.keys.find({ relations: { account: true }, order: { createdAt: 'ASC' } });
+    const rows = await this.keys.findAll();
     return rows.map(toKeyResponse);
   }
 
@@ -93,7 +91,7 @@ export class KeysService {
     if (!row.revokedAt) {
       const revokedAt = new Date();
       await this.dataSource.transaction(async (tx) => {
-        await tx.getRepository(ApiKeyEntity).update({ id }, { revokedAt });
+        await this.keys.revoke(id, revokedAt, tx);
         await this.audit.record({ actor, action: 'key.revoked', target: id }, tx);
       });
       row.revokedAt = revokedAt;
@@ -103,20 +101,24 @@ export class KeysService {
   }
 
   findById(id: string): Promise<ApiKeyEntity | null> {
-    if (!UUID.test(id)) return Promise.resolve(null);
-    return this.keys.findOne({ where: { id }, relations: { account: true } });
+    return this.keys.findById(id);
   }
 
   findByHash(keyHash: string): Promise<ApiKeyEntity | null> {
-    return this.keys.findOne({ where: { keyHash }, relations: { account: true } });
+    return this.keys.findByHash(keyHash);
   }
 
   findAll(): Promise<ApiKeyEntity[]> {
-    return this.keys.find({ relations: { account: true } });
+    return this.keys.findAll();
   }
 
-  private async findOrCreateAccount(repo: Repository<AccountEntity>, name: string): Promise<AccountEntity> {
-    await repo.createQueryBuilder().insert().values({ id: randomUUID(), name }).orIgnore().execute();
-    return repo.findOneOrFail({ where: { name } });
+  /** Name and prefix of the keys among `ids` (those that exist), for listings that name keys by id. */
+  labels(ids: readonly string[]): Promise<Map<string, KeyLabel>> {
+    return this.keys.labels(ids);
+  }
+
+  /** The api_keys table's columns as the database reports them, sorted by name (the reports' evidence). */
+  columns(): Promise<ColumnInfo[]> {
+    return this.keys.columns();
   }
 }

@@ -3,7 +3,6 @@
 // through UsageService; with the embedded database and a running server it asks GET /admin/v1/usage.
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { ApiError } from '../core/errors';
 import type { HunzeConfig } from '../config/hunze-config';
 import { USAGE_GROUPS } from '../metering/dto/usage-query.dto';
@@ -80,7 +79,7 @@ function openUsageSource(
 ): Promise<UsageSource> {
   return openAppliance<Omit<UsageSource, 'close'>>(config, context, {
     local: (app) => {
-      const usage = new UsageService(app.get(DataSource));
+      const usage = app.get(UsageService);
       return { report: (query) => usage.report(query) };
     },
     remote: (api) => ({

@@ -5,6 +5,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from '../auth/auth.guard';
+import { AuthModule } from '../auth/auth.module';
 import { GatewayModule } from '../gateway/gateway.module';
 import { MeteringModule } from '../metering/metering.module';
 import { MetricsService } from '../metering/metrics.service';
@@ -35,7 +36,7 @@ function requestRecorder(
 }
 
 @Module({
-  imports: [MeteringModule, GatewayModule],
+  imports: [MeteringModule, GatewayModule, AuthModule],
   providers: [
     AuthGuard,
     RateLimitGuard,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
 import { GatewayMetrics } from './gateway-metrics';
 import { KeyCacheMetrics } from './key-cache-metrics';
 import { MetricsController } from './metrics.controller';
@@ -9,10 +10,10 @@ import { UsageJournal } from './usage-journal';
 import { UsageRetention } from './usage-retention.service';
 import { UsageWriter } from './usage-writer';
 import { UsageController } from './usage.controller';
-import { UsageService } from './usage.service';
+import { UsageModule } from './usage.module';
 
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, AuthModule, UsageModule],
   controllers: [MetricsController, UsageController],
   providers: [
     KeyCacheMetrics,
@@ -22,7 +23,6 @@ import { UsageService } from './usage.service';
     UsageJournal,
     UsageWriter,
     UsageRetention,
-    UsageService,
   ],
   exports: [GatewayMetrics, MetricsService, RateLimits, UsageJournal, UsageWriter],
 })

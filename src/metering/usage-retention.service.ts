@@ -2,11 +2,11 @@
 // chunks so no single statement holds locks on millions of rows, and records what it deleted in the audit log
 // (`usage.pruned`). Several replicas may run it at once: each deletes distinct rows and records its own count.
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { PeriodicJob } from '../core/periodic-job';
 import { AuditService } from '../audit/audit.service';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
+import { UsageRecordsRepository } from './usage-records.repository';
 
 export const USAGE_PRUNE_INTERVAL_MS = 3_600_000;
 const CHUNK = 10_000;
@@ -14,16 +14,12 @@ const CHUNK = 10_000;
 const MAX_CHUNKS = 1_000;
 const DAY_MS = 86_400_000;
 
-const DELETE_CHUNK = `WITH doomed AS (SELECT id FROM usage_records WHERE occurred_at < $1 LIMIT $2),
-  gone AS (DELETE FROM usage_records u USING doomed d WHERE u.id = d.id RETURNING 1)
-SELECT count(*)::int AS n FROM gone`;
-
 @Injectable()
 export class UsageRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly job = new PeriodicJob(() => this.pruneNow(), USAGE_PRUNE_INTERVAL_MS);
 
   constructor(
-    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(UsageRecordsRepository) private readonly records: UsageRecordsRepository,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(HunzeConfig) private readonly config: HunzeConfig,
     @Inject(AppLogger) private readonly log: AppLogger,
@@ -45,8 +41,7 @@ export class UsageRetention implements OnApplicationBootstrap, OnApplicationShut
     let records = 0;
     try {
       for (let chunk = 0; chunk < MAX_CHUNKS; chunk++) {
-        const rows = await this.dataSource.query<{ n: number }[]>(DELETE_CHUNK, [before, CHUNK]);
-        const deleted = Number(rows[0]?.n ?? 0);
+        const deleted = await this.records.deleteOlderThan(before, CHUNK);
         records += deleted;
         if (deleted < CHUNK) break;
       }

@@ -2,8 +2,8 @@
 // given up on after a timeout. A paused or unreachable Postgres leaves a query hanging on its connection; by
 // never starting a second one while the first is unsettled, the writer holds at most one pooled connection
 // however long the outage lasts, and the rest of the pool stays free for everything else.
-import type { DataSource } from 'typeorm';
-import { INSERT_USAGE_SQL, insertUsageParams, type UsageRow } from './usage-row';
+import type { UsageRecordsRepository } from './usage-records.repository';
+import type { UsageRow } from './usage-row';
 
 export class UsageStoreBusyError extends Error {
   override readonly name = 'UsageStoreBusyError';
@@ -32,7 +32,7 @@ export class UsageStore {
   rejected = 0;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly records: UsageRecordsRepository,
     private readonly timeoutMs: number,
     /** Called when a query settles after the caller gave up on it: the database is answering again. */
     private readonly onLateSettle: () => void = () => undefined,
@@ -48,7 +48,7 @@ export class UsageStore {
   async insert(rows: readonly UsageRow[]): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await this.run(insertUsageParams(rows));
+      await this.run(rows);
     } catch (err) {
       if (!isRowError(err) || rows.length === 1) throw err;
       await this.insertOneByOne(rows);
@@ -59,7 +59,7 @@ export class UsageStore {
   private async insertOneByOne(rows: readonly UsageRow[]): Promise<void> {
     for (const row of rows) {
       try {
-        await this.run(insertUsageParams([row]));
+        await this.run([row]);
       } catch (err) {
         if (!isRowError(err)) throw err;
         this.rejected++;
@@ -67,10 +67,10 @@ export class UsageStore {
     }
   }
 
-  private async run(params: unknown[]): Promise<void> {
+  private async run(rows: readonly UsageRow[]): Promise<void> {
     if (this.busy) throw new UsageStoreBusyError('an earlier usage insert has not settled');
-    if (!this.dataSource.isInitialized) throw new Error('the database connection is closed');
-    const query = this.dataSource.query(INSERT_USAGE_SQL, params);
+    if (!this.records.open) throw new Error('the database connection is closed');
+    const query = this.records.insert(rows);
     let timedOut = false;
     const tracked = query.finally(() => {
       if (this.pending === tracked) this.pending = undefined;

@@ -8,6 +8,7 @@ import type { RequestRecord } from '../core/request-record';
 import type { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';
+import { UsageRecordsRepository } from './usage-records.repository';
 import { INSERT_USAGE_SQL, type UsageRow } from './usage-row';
 import { USAGE_WRITER_LIMITS, UsageWriter } from './usage-writer';
 
@@ -109,7 +110,12 @@ describe('UsageWriter', () => {
 
   async function start(log: AppLogger, dataDir = dir, database = db): Promise<UsageWriter> {
     metrics = new MetricsService();
-    const started = new UsageWriter(database.dataSource, { dataDir } as HunzeConfig, metrics, log);
+    const started = new UsageWriter(
+      new UsageRecordsRepository(database.dataSource),
+      { dataDir } as HunzeConfig,
+      metrics,
+      log,
+    );
     await started.onModuleInit();
     started.onApplicationBootstrap();
     return started;

@@ -15,11 +15,11 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
 import type { RequestRecord } from '../core/request-record';
 import { HunzeConfig } from '../config/hunze-config';
 import { AppLogger } from '../telemetry/logger';
 import { MetricsService } from './metrics.service';
+import { UsageRecordsRepository } from './usage-records.repository';
 import { toUsageRow } from './usage-row';
 import { UsageSpool, type Segment } from './usage-spool';
 import { UsageStore } from './usage-store';
@@ -55,12 +55,12 @@ export class UsageWriter
   private closed = false;
 
   constructor(
-    @Inject(DataSource) dataSource: DataSource,
+    @Inject(UsageRecordsRepository) records: UsageRecordsRepository,
     @Inject(HunzeConfig) private readonly config: HunzeConfig,
     @Inject(MetricsService) metrics: MetricsService,
     @Inject(AppLogger) private readonly log: AppLogger,
   ) {
-    this.store = new UsageStore(dataSource, this.limits.insertTimeoutMs, () => this.retryNow());
+    this.store = new UsageStore(records, this.limits.insertTimeoutMs, () => this.retryNow());
     this.metrics = new UsageWriterMetrics(metrics.registry, {
       queueDepth: () => this.spool?.depth ?? 0,
       spoolDepth: () => (this.backlog ? (this.spool?.depth ?? 0) : 0),

@@ -3,9 +3,8 @@
 // chain's verification right now, and where the database and Redis live. The builders are pure functions
 // of this object, so the same state gives the same document.
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { KeyResponseDto } from '../auth/dto/key-response.dto';
-import { KeysService } from '../auth/keys.service';
+import { KeysService, type ColumnInfo } from '../auth/keys.service';
 import type { HunzeConfigFile } from '../config/config.schema';
 import { HunzeConfig } from '../config/hunze-config';
 import { AuditService, type VerifyResult } from '../audit/audit.service';
@@ -20,12 +19,6 @@ export interface AccountKeys {
   user: number;
   /** Active keys limited to listed models. */
   modelLimited: number;
-}
-
-export interface ColumnInfo {
-  name: string;
-  type: string;
-  length: number | null;
 }
 
 export type DatabaseLocation =
@@ -77,17 +70,10 @@ export function countKeys(keys: readonly KeyResponseDto[], now: number): Account
   return [...byAccount.values()].sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
 }
 
-interface RawColumn {
-  column_name: string;
-  data_type: string;
-  character_maximum_length: number | string | null;
-}
-
 @Injectable()
 export class ReportEvidenceCollector {
   constructor(
     @Inject(HunzeConfig) private readonly config: HunzeConfig,
-    @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(KeysService) private readonly keys: KeysService,
     @Inject(AuditService) private readonly audit: AuditService,
   ) {}
@@ -96,7 +82,8 @@ export class ReportEvidenceCollector {
     const config = this.config;
     // One after another: the embedded database has a single session.
     const keys = await this.keys.list();
-    const keyColumns = await this.keyColumns();
+    // The schema as the database reports it, not as the code believes it to be.
+    const keyColumns = await this.keys.columns();
     const audit = await this.audit.verify();
     return {
       generatedAt: now.toISOString(),
@@ -113,18 +100,5 @@ export class ReportEvidenceCollector {
         : { embedded: true, directory: `${config.dataDir}/pglite` },
       redis: config.redisUrl ? { location: locateUrl(config.redisUrl, '6379') } : null,
     };
-  }
-
-  /** The schema as the database reports it, not as the code believes it to be. */
-  private async keyColumns(): Promise<ColumnInfo[]> {
-    const rows = await this.dataSource.query<RawColumn[]>(
-      `SELECT column_name, data_type, character_maximum_length FROM information_schema.columns
-       WHERE table_schema = current_schema() AND table_name = 'api_keys' ORDER BY column_name`,
-    );
-    return rows.map((r) => ({
-      name: r.column_name,
-      type: r.data_type,
-      length: r.character_maximum_length === null ? null : Number(r.character_maximum_length),
-    }));
   }
 }

@@ -1,8 +1,12 @@
 // API keys through a real Hunze: the admin API (POST/GET/DELETE /admin/v1/keys), roles, and what a key may
 // do on /v1 (allowed models, expiry, revocation), with the openai SDK as the /v1 client.
 import { createHash } from 'node:crypto';
+import { ModulesContainer } from '@nestjs/core';
 import OpenAI from 'openai';
 import { DataSource } from 'typeorm';
+import { KeyAuthenticator } from '../../src/auth/key-authenticator';
+import { KeyCache } from '../../src/auth/key-cache.service';
+import { KeyChangeBus } from '../../src/auth/key-changes/key-change-bus';
 import { FakeVllm } from '../fakes/fake-vllm';
 import { adminCall, expectOpenAiError, statusWithKey } from '../helpers/admin-api';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/test-app';
@@ -43,6 +47,19 @@ describe('API keys', () => {
   afterAll(async () => {
     await hunze.close();
     await upstream.close();
+  });
+
+  it('has one key cache, key-change bus and authenticator, whichever modules import AuthModule', () => {
+    const modules = [...hunze.app.get(ModulesContainer).values()];
+    const importers = modules.filter((m) => [...m.imports].some((i) => i.name === 'AuthModule'));
+    expect(importers.map((m) => m.name)).toEqual(
+      expect.arrayContaining(['MeteringModule', 'ReportsModule', 'HttpModule', 'AuthHttpModule']),
+    );
+    for (const token of [KeyCache, KeyChangeBus, KeyAuthenticator]) {
+      const hosts = modules.filter((m) => m.providers.has(token));
+      expect(hosts.map((m) => m.name)).toEqual(['AuthModule']);
+      expect(hosts[0]!.providers.get(token)!.instance).toBe(hunze.app.get(token));
+    }
   });
 
   describe('admin API', () => {

@@ -1,7 +1,7 @@
 // The month's tokens so far per key and per account, from usage_records: the seed for the monthly quota
 // counters at boot, so a restart does not hand every key a fresh quota. Two grouped sums over the month's
 // rows, run once at start, never on a request.
-import type { DataSource } from 'typeorm';
+import type { UsageRecordsRepository } from '../usage-records.repository';
 import type { Scope } from './limit-rules';
 
 export interface MonthUsage {
@@ -10,21 +10,13 @@ export interface MonthUsage {
   used: number;
 }
 
-interface UsageRow {
-  id: string;
-  used: string | number;
-}
-
-export async function loadMonthUsage(dataSource: DataSource, since: Date): Promise<MonthUsage[]> {
-  const sum = (column: 'key_id' | 'account') =>
-    dataSource.query<UsageRow[]>(
-      `SELECT ${column} AS id, SUM(total_tokens)::text AS used FROM usage_records
-       WHERE occurred_at >= $1 AND ${column} IS NOT NULL AND total_tokens > 0 GROUP BY ${column}`,
-      [since.toISOString()],
-    );
-  const [keys, accounts] = [await sum('key_id'), await sum('account')];
+export async function loadMonthUsage(records: UsageRecordsRepository, since: Date): Promise<MonthUsage[]> {
+  const [keys, accounts] = [
+    await records.tokensSince(since, 'key_id'),
+    await records.tokensSince(since, 'account'),
+  ];
   return [
-    ...keys.map((r) => ({ scope: 'key' as const, id: r.id, used: Number(r.used) })),
-    ...accounts.map((r) => ({ scope: 'account' as const, id: r.id, used: Number(r.used) })),
+    ...keys.map((r) => ({ scope: 'key' as const, ...r })),
+    ...accounts.map((r) => ({ scope: 'account' as const, ...r })),
   ];
 }

@@ -8,6 +8,7 @@ import type { Principal } from '../../core/principal';
 import type { HunzeConfig } from '../../config/hunze-config';
 import { AppLogger } from '../../telemetry/logger';
 import type { MetricsService } from '../metrics.service';
+import { UsageRecordsRepository } from '../usage-records.repository';
 import { RateLimits } from './rate-limits.service';
 
 const principal = (limits: Partial<Principal>): Principal => ({
@@ -55,7 +56,7 @@ function setup(redisUrl: string | undefined, dataSource = database(), rateLimitS
   // No declared networks: the Redis guard allows loopback only, as on the appliance itself.
   const file = { redis: { rateLimitSyncMs, networks: [] }, appliance: { operator: { country: 'NL' } } };
   const config = { redisUrl, file } as unknown as HunzeConfig;
-  const limits = new RateLimits(config, dataSource, new AppLogger('info', sink), {
+  const limits = new RateLimits(config, new UsageRecordsRepository(dataSource), new AppLogger('info', sink), {
     registry,
   } as MetricsService);
   return { limits, lines, registry };

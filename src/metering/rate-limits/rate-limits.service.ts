@@ -9,7 +9,6 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { Principal } from '../../core/principal';
 import type { RecordSink } from '../../core/record-sink';
 import type { RequestRecord } from '../../core/request-record';
@@ -17,6 +16,7 @@ import { storeGuard } from '../../residency/store-guard';
 import { HunzeConfig } from '../../config/hunze-config';
 import { AppLogger } from '../../telemetry/logger';
 import { MetricsService } from '../metrics.service';
+import { UsageRecordsRepository } from '../usage-records.repository';
 import { isLimited, subjectsOf } from './limit-plan';
 import { admit, monthStart, type Admission, type Subject } from './limit-rules';
 import { LimitSync } from './limit-sync';
@@ -52,7 +52,7 @@ export class RateLimits implements RecordSink, OnApplicationBootstrap, BeforeApp
 
   constructor(
     @Inject(HunzeConfig) config: HunzeConfig,
-    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(UsageRecordsRepository) private readonly records: UsageRecordsRepository,
     @Inject(AppLogger) private readonly log: AppLogger,
     @Inject(MetricsService) metrics: MetricsService,
   ) {
@@ -237,7 +237,7 @@ export class RateLimits implements RecordSink, OnApplicationBootstrap, BeforeApp
     const now = Date.now();
     let usage: MonthUsage[];
     try {
-      usage = await loadMonthUsage(this.dataSource, new Date(monthStart(now)));
+      usage = await loadMonthUsage(this.records, new Date(monthStart(now)));
     } catch (err) {
       this.log.error('rate_limits_seed_failed', err);
       return;
