@@ -178,10 +178,13 @@ export function frameworkErrorHandler(bodyLimitMb: number) {
   };
 }
 
+/** What the one error path needs: where an unexpected error is logged, and the body limit it names. */
+export type ErrorDeps = Pick<HttpDeps, 'log' | 'bodyLimitMb'>;
+
 /** Every exception a controller, guard, pipe or the body parser throws ends here. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
-  constructor(private readonly deps: HttpDeps) {}
+  constructor(private readonly deps: ErrorDeps) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -193,7 +196,7 @@ function sendError(
   exception: unknown,
   req: FastifyRequest,
   reply: FastifyReply,
-  deps: HttpDeps,
+  deps: ErrorDeps,
   closeConnection = false,
 ): void {
   const error = toApiError(exception, deps.bodyLimitMb);

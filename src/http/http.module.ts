@@ -1,9 +1,10 @@
 // What every HTTP request passes through Nest, wired in one place: the guards, in their order
-// (request-guards.ts), and the sinks of the record made when a request ends, in theirs. Fastify-level wiring
+// (request-guards.ts), the exception filter (the one error path), and the sinks of the record made when a
+// request ends, in theirs. Fastify-level wiring
 // (body parsers, request id, the recorder's hook on the response, the exception filter) is installed on the
 // server by configureHttp (http-setup.ts) when the app is created (main.ts).
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from '../auth/auth.guard';
 import { AuthModule } from '../auth/auth.module';
 import { GatewayModule } from '../gateway/gateway.module';
@@ -17,6 +18,8 @@ import { AccessLog } from '../telemetry/access-log';
 import { AppLogger } from '../telemetry/logger';
 import { Telemetry } from '../telemetry/telemetry.service';
 import { UpstreamLatency } from '../upstream/upstream-latency';
+import { HunzeConfig } from '../config/hunze-config';
+import { ApiExceptionFilter } from './http-setup';
 import { RequestGuards } from './request-guards';
 
 /**
@@ -41,6 +44,12 @@ function requestRecorder(
     AuthGuard,
     RateLimitGuard,
     { provide: APP_GUARD, useClass: RequestGuards },
+    {
+      provide: APP_FILTER,
+      inject: [AppLogger, HunzeConfig],
+      useFactory: (log: AppLogger, config: HunzeConfig) =>
+        new ApiExceptionFilter({ log, bodyLimitMb: config.file.server.bodyLimitMb }),
+    },
     {
       provide: RequestRecorder,
       inject: [UsageJournal, AppLogger, MetricsService, Telemetry, RateLimits, UpstreamLatency],
