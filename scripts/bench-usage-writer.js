@@ -18,6 +18,7 @@ const dist = join(__dirname, '..', 'dist');
 const { createDataSource, migrate } = require(join(dist, 'database', 'data-source'));
 const { ENTITIES } = require(join(dist, 'entities'));
 const { MetricsService } = require(join(dist, 'metering', 'metrics.service'));
+const { UsageRecordsRepository } = require(join(dist, 'metering', 'usage-records.repository'));
 const { UsageWriter } = require(join(dist, 'metering', 'usage-writer'));
 const { AppLogger } = require(join(dist, 'telemetry', 'logger'));
 
@@ -82,7 +83,12 @@ async function main() {
   await dataSource.initialize();
   await migrate(dataSource);
   const quiet = new Writable({ write: (_c, _e, done) => done() });
-  const writer = new UsageWriter(dataSource, config, new MetricsService(), new AppLogger('warn', quiet));
+  const writer = new UsageWriter(
+    new UsageRecordsRepository(dataSource),
+    config,
+    new MetricsService(),
+    new AppLogger('warn', quiet),
+  );
   await writer.onModuleInit();
   writer.onApplicationBootstrap();
   try {
