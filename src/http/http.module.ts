@@ -1,8 +1,7 @@
 // What every HTTP request passes through Nest, wired in one place: the guards, in their order
 // (request-guards.ts), the exception filter (the one error path), and the sinks of the record made when a
-// request ends, in theirs. Fastify-level wiring
-// (body parsers, request id, the recorder's hook on the response, the exception filter) is installed on the
-// server by configureHttp (http-setup.ts) when the app is created (main.ts).
+// request ends, in theirs. Fastify-level wiring (body parsers, request id, the recorder's hook on the
+// response) is installed on the server by installHttp (http-server.ts) before the routes are added.
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from '../auth/auth.guard';

@@ -18,6 +18,7 @@ import { fromTransportError, fromUpstreamStatus, isAbort } from './upstream-erro
 import { UpstreamPools } from './upstream-pools.service';
 import {
   noteUsage,
+  noteWholeAnswer,
   usageOf,
   type JsonResult,
   type StreamResult,
@@ -117,8 +118,7 @@ export class Relay {
     const body = parseJsonObject(exchange.text);
     if (!body) throw new ApiError('upstream_error', { upstreamStatus: exchange.response.statusCode });
     const usage = usageOf(body);
-    noteUsage(facts, usage);
-    facts.ttftMs = elapsedMs(facts.startedAt);
+    noteWholeAnswer(facts, usage);
     return { kind: 'json', text: exchange.text, body, usage };
   }
 

@@ -1,7 +1,7 @@
 // What the relay is asked to send and what it gives back, without HTTP: the caller turns a result into its
 // answer (as it is, reshaped, or merged with others) and the reply writer sends that.
 import type { Readable, Transform } from 'node:stream';
-import type { RequestFacts } from '../core/request-context';
+import { elapsedMs, type RequestFacts } from '../core/request-context';
 import type { ResolvedModel } from '../models/model-registry.service';
 import type { Usage } from './sse-relay.transform';
 
@@ -55,6 +55,12 @@ export function noteUsage(facts: RequestFacts, usage: Usage | null): void {
   facts.promptTokens = count(usage.prompt_tokens);
   facts.completionTokens = count(usage.completion_tokens);
   facts.totalTokens = count(usage.total_tokens);
+}
+
+/** A whole answer arrived: its usage and its time to first byte (the whole answer) go into the record. */
+export function noteWholeAnswer(facts: RequestFacts, usage: Usage | null): void {
+  noteUsage(facts, usage);
+  facts.ttftMs = elapsedMs(facts.startedAt);
 }
 
 export function usageOf(answer: Record<string, unknown>): Usage | null {

@@ -5,11 +5,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Answer } from '../../core/answer';
 import type { CallContext } from '../../core/call-context';
-import { elapsedMs } from '../../core/request-context';
 import type { ResolvedModel } from '../../models/model-registry.service';
 import { VLLM_CHAT } from '../../upstream/adapters/vllm-generation.adapter';
 import { Relay } from '../../upstream/relay';
-import { noteUsage, reshaped, usageOf } from '../../upstream/upstream-result';
+import { noteWholeAnswer, reshaped, usageOf } from '../../upstream/upstream-result';
 import { RemoteMedia } from '../media/remote-media.service';
 import type { ChatCompletionDto } from './chat-completion.dto';
 import { ResponseCache } from './response-cache.service';
@@ -71,8 +70,7 @@ export class ChatCompletionService {
         const facts = ctx.facts;
         facts.model = model.id;
         facts.stream = false;
-        noteUsage(facts, cached.usage); // served tokens are metered like any answer
-        facts.ttftMs = elapsedMs(facts.startedAt);
+        noteWholeAnswer(facts, cached.usage); // served tokens are metered like any answer
         return { answer: JSON.parse(cached.text) as Record<string, unknown>, cache: 'hit' };
       }
     }
