@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import Redis from 'ioredis';
-import { admit, type Limits, type Subject } from './limit-rules';
+import { admit, nextMonthStart, type Limits, type Subject } from './limit-rules';
 import { LocalLimitStore, type TokenOwner } from './local-store';
 import { RedisLimitStore } from './redis-store';
 
@@ -57,7 +57,9 @@ it('decides every request exactly as the local store does', async () => {
         ];
         const owners: TokenOwner[] = subjects.map((s) => ({ scope: s.scope, id: s.id, tpm: s.limits.tpm }));
         const local = new LocalLimitStore();
-        let now = Date.UTC(2026, 10, 30, 23, 58, 0); // crosses into December: months roll over too
+        // Two minutes before the next month starts, so months roll over too. Taken from the real clock: Redis
+        // expires month counters by the real clock, and a fixed date would one day lie past their expiry.
+        let now = nextMonthStart(Date.now()) - 120_000;
         for (const { advanceMs, tokens } of steps) {
           now += advanceMs;
           const mine = local.admit(subjects, now);
