@@ -1,5 +1,5 @@
 import type { Principal } from './principal';
-import type { RequestFacts } from './request-context';
+import type { CancelSignal, RequestFacts } from './request-context';
 
 /**
  * What serving one request needs beyond its body, without HTTP: who asks, the id the upstream is told, the
@@ -9,6 +9,6 @@ import type { RequestFacts } from './request-context';
 export interface CallContext {
   readonly requestId: string;
   readonly principal: Principal;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly facts: RequestFacts;
 }

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type {} from 'fastify';
 import type { RequestRecord } from './request-record';
 import type { ErrorCode } from './errors';
@@ -18,6 +19,12 @@ export type RequestFacts = Partial<Omit<RequestRecord, RecorderFields | 'errorCo
   clientClosed?: boolean;
 };
 
+/**
+ * What stops upstream work when the client goes away, as undici's `signal` takes it: an AbortSignal, or an
+ * EventEmitter that emits 'abort' (what requests get: src/http/client-signal.ts, the cheaper of the two).
+ */
+export type CancelSignal = AbortSignal | (EventEmitter & { readonly aborted: boolean });
+
 declare module 'fastify' {
   interface FastifyRequest {
     facts: RequestFacts;
@@ -25,7 +32,7 @@ declare module 'fastify' {
      * Aborts when the client goes away before its answer is complete, so upstream work stops at once (made
      * on first use by src/http/http-setup.ts, which knows the response).
      */
-    readonly clientSignal: AbortSignal;
+    readonly clientSignal: CancelSignal;
   }
 }
 

@@ -10,6 +10,7 @@ import { ApiError } from '../core/errors';
 import type { EarlyCheck, ErrorBodyConfig } from '../core/http-contracts';
 import type { RequestRecorder } from '../metering/request-recorder';
 import type { AppLogger } from '../telemetry/logger';
+import { ClientSignal } from './client-signal';
 import { ObjectKeysBound } from './object-keys-bound';
 import { discardUnreadBody, hasBody, watchBodyRead } from './unread-body';
 
@@ -77,24 +78,25 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
 
 const RESPONSE = Symbol('response');
 const SIGNAL = Symbol('client signal');
-type WithResponse = FastifyRequest & { [RESPONSE]: ServerResponse | null; [SIGNAL]: AbortSignal | null };
+type WithResponse = FastifyRequest & { [RESPONSE]: ServerResponse | null; [SIGNAL]: ClientSignal | null };
 
 /** Made on first use (most requests never need one): aborts when the response closes unfinished. */
-function clientSignal(request: FastifyRequest): AbortSignal {
+function clientSignal(request: FastifyRequest): ClientSignal {
   const req = request as WithResponse;
   if (req[SIGNAL]) return req[SIGNAL];
-  const controller = new AbortController();
+  const signal = new ClientSignal();
   const response = req[RESPONSE];
   const abortUnfinished = () => {
     if (!response!.writableFinished) {
       req.facts.clientClosed = true;
-      controller.abort();
+      signal.abort();
     }
   };
+  // `on`, not `once`: a response closes once, and once() wraps every listener.
   if (response?.closed) abortUnfinished();
-  else response?.once('close', abortUnfinished);
-  req[SIGNAL] = controller.signal;
-  return controller.signal;
+  else response?.on('close', abortUnfinished);
+  req[SIGNAL] = signal;
+  return signal;
 }
 
 /**

@@ -6,6 +6,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiError } from '../core/errors';
+import type { CancelSignal } from '../core/request-context';
+import { ClientSignal } from '../http/client-signal';
 import { UpstreamConfig } from '../config/config.schema';
 import { fromTransportError, fromUpstreamStatus, isAbort } from './upstream-errors';
 import { BrokenCircuitError, UpstreamStatusError, UpstreamTarget } from './upstream-target';
@@ -83,7 +85,7 @@ function target(baseUrl: string, overrides: Partial<UpstreamConfig> = {}): Upstr
   return made;
 }
 
-const send = (t: UpstreamTarget, signal = new AbortController().signal) =>
+const send = (t: UpstreamTarget, signal: CancelSignal = new AbortController().signal) =>
   t.send({
     path: '/chat/completions',
     body: '{"model":"m"}',
@@ -200,19 +202,66 @@ describe('UpstreamTarget.send', () => {
     expect(fromTransportError(err).code).toBe('upstream_connection_failed');
   });
 
-  it('stops the upstream request when the client aborts, without counting it against the upstream', async () => {
-    const fake = await upstream(() => undefined);
-    const t = target(`${fake.origin}/v1`, { circuitBreaker: { failures: 1, openSeconds: 60 } });
-    const controller = new AbortController();
-    const arrived = once(fake.server, 'seen') as Promise<[Seen, http.ServerResponse]>;
-    const pending = rejection(send(t, controller.signal));
-    const [, res] = await arrived;
-    const upstreamClosed = once(res, 'close');
-    controller.abort();
-    expect(isAbort(await pending)).toBe(true);
-    await upstreamClosed; // the upstream saw the connection go
-    expect(t.circuitState).toBe('closed');
-    expect(t.available).toBe(true);
+  /** Both kinds of signal undici takes: requests get the EventEmitter (http/client-signal.ts). */
+  const signals: [string, () => { signal: CancelSignal; abort: () => void }][] = [
+    [
+      'an AbortSignal',
+      () => {
+        const controller = new AbortController();
+        return { signal: controller.signal, abort: () => controller.abort() };
+      },
+    ],
+    [
+      'a ClientSignal',
+      () => {
+        const signal = new ClientSignal();
+        return { signal, abort: () => signal.abort() };
+      },
+    ],
+  ];
+
+  it.each(signals)(
+    'stops the upstream request when the client aborts (%s), without counting it against the upstream',
+    async (_kind, makeSignal) => {
+      const fake = await upstream(() => undefined);
+      const t = target(`${fake.origin}/v1`, { circuitBreaker: { failures: 1, openSeconds: 60 } });
+      const client = makeSignal();
+      const arrived = once(fake.server, 'seen') as Promise<[Seen, http.ServerResponse]>;
+      const pending = rejection(send(t, client.signal));
+      const [, res] = await arrived;
+      const upstreamClosed = once(res, 'close');
+      client.abort();
+      expect(isAbort(await pending)).toBe(true);
+      await upstreamClosed; // the upstream saw the connection go
+      expect(t.circuitState).toBe('closed');
+      expect(t.available).toBe(true);
+    },
+  );
+
+  it.each(signals)(
+    'stops reading an answer mid-body when the client aborts (%s)',
+    async (_kind, makeSignal) => {
+      const fake = await upstream((_req, res) => res.writeHead(200).write('data: {}\n\n'));
+      const t = target(`${fake.origin}/v1`);
+      const client = makeSignal();
+      const arrived = once(fake.server, 'seen') as Promise<[Seen, http.ServerResponse]>;
+      const response = await send(t, client.signal);
+      const [, res] = await arrived;
+      const upstreamClosed = once(res, 'close');
+      const read = rejection(response.body.text());
+      client.abort();
+      expect(isAbort(await read)).toBe(true);
+      await upstreamClosed;
+    },
+  );
+
+  it.each(signals)('sends nothing when the client is gone already (%s)', async (_kind, makeSignal) => {
+    const fake = await upstream(answer(200));
+    const t = target(`${fake.origin}/v1`);
+    const client = makeSignal();
+    client.abort();
+    expect(isAbort(await rejection(send(t, client.signal)))).toBe(true);
+    expect(fake.requests).toHaveLength(0);
   });
 });
 

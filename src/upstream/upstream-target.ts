@@ -15,6 +15,7 @@ import {
   type ResidencyViolation,
 } from '../residency/residency-connector';
 import type { UpstreamConfig } from '../config/config.schema';
+import type { CancelSignal } from '../core/request-context';
 import { isAbort } from './upstream-errors';
 
 /** The upstream answered with a status that says "try elsewhere" (5xx, 408, 429). */
@@ -37,7 +38,7 @@ export interface UpstreamRequest {
   path: string;
   body: string | Buffer | NodeJS.ReadableStream;
   headers: Record<string, string>;
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 export class UpstreamTarget {
