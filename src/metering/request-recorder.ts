@@ -7,8 +7,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Principal } from '../core/principal';
 import type { RecordSink } from '../core/record-sink';
+import { isoNow } from '../core/iso-now';
 import { elapsedMs, type RequestFacts } from '../core/request-context';
-import { pickFields, RECORD_FIELD_NAMES, type RequestRecord } from '../core/request-record';
+import type { RequestRecord } from '../core/request-record';
 import type { AppLogger } from '../telemetry/logger';
 
 /** What the record takes from the request itself, read once when it ends. */
@@ -76,14 +77,18 @@ export class RequestRecorder {
   }
 }
 
-/** The record of a finished request: what its handlers learnt (facts) and what the request itself says. */
+/**
+ * The record of a finished request: what its handlers learnt (facts) and what the request itself says. Built
+ * in one literal with every field in schema order (RECORD_FIELDS), so every record has one shape; a field
+ * without a value is undefined. Facts are typed, but only primitive values are copied from them: a guard
+ * against a handler putting a richer object (a body, an error) there.
+ */
 function recordOf(request: EndingRequest, statusCode: number, clientClosed: boolean): RequestRecord {
   const facts = request.facts ?? { startedAt: process.hrtime.bigint() };
   if (clientClosed) facts.clientClosed = true;
   const { principal } = request;
   return {
-    ...pickFields(facts, RECORD_FIELD_NAMES),
-    time: new Date().toISOString(),
+    time: isoNow(),
     requestId: request.id,
     method: request.method,
     endpoint: request.route ?? 'unmatched',
@@ -91,6 +96,23 @@ function recordOf(request: EndingRequest, statusCode: number, clientClosed: bool
     latencyMs: Math.round(elapsedMs(facts.startedAt) * 1000) / 1000,
     keyId: principal?.keyId,
     account: principal?.accountName ?? undefined,
+    model: primitive(facts.model),
+    upstream: primitive(facts.upstream),
+    failovers: primitive(facts.failovers),
+    stream: primitive(facts.stream),
+    promptTokens: primitive(facts.promptTokens),
+    completionTokens: primitive(facts.completionTokens),
+    totalTokens: primitive(facts.totalTokens),
     ttftMs: facts.ttftMs === undefined ? undefined : Math.round(facts.ttftMs * 1000) / 1000,
+    audioSeconds: primitive(facts.audioSeconds),
+    errorCode: primitive(facts.errorCode),
+    cache: primitive(facts.cache),
   };
+}
+
+/** The value if it is a string, number or boolean; otherwise undefined. */
+function primitive<T>(value: T): T | undefined {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? value
+    : undefined;
 }
