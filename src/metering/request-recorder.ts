@@ -25,7 +25,7 @@ export interface EndingRequest {
 /** The parts of a Node response the recorder uses. */
 export type RecordedResponse = Pick<
   ServerResponse,
-  'end' | 'destroyed' | 'writableFinished' | 'statusCode' | 'once'
+  'end' | 'destroyed' | 'writableFinished' | 'statusCode' | 'on'
 >;
 
 export class RequestRecorder {
@@ -42,30 +42,40 @@ export class RequestRecorder {
   /**
    * Records the request of `res` once, whichever comes first: its end (journal, `beforeLastBytes`, the last
    * bytes, the other sinks), or its 'close' (a client that hangs up before the end: status 499). 'close' comes
-   * once per response, finished or not, so no request goes unrecorded.
+   * once per response, finished or not, so no request goes unrecorded. Per request this makes two closures
+   * (the wrapped end and the close listener) over one flag: it runs for every request.
    */
   recordAtEnd(res: RecordedResponse, request: () => EndingRequest, beforeLastBytes: () => void): void {
     let made = false;
-    /** Makes and journals the record; returns it only to the first caller. */
-    const journalOnce = (clientClosed: boolean): RequestRecord | undefined => {
-      if (made) return undefined;
-      made = true;
-      const record = recordOf(request(), res.statusCode, clientClosed);
-      this.deliver(this.journal, record);
-      return record;
-    };
-    const publish = (record: RequestRecord | undefined): void => {
-      if (record) for (const sink of this.sinks) this.deliver(sink, record);
-    };
-    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    const end = res.end as (...args: unknown[]) => ServerResponse;
     res.end = ((...args: unknown[]) => {
-      const record = journalOnce(res.destroyed);
+      let record: RequestRecord | undefined;
+      if (!made) {
+        made = true;
+        record = this.journalled(request(), res, res.destroyed);
+      }
       beforeLastBytes();
-      const result = end(...args);
-      publish(record);
+      const result = Reflect.apply(end, res, args);
+      if (record) this.publish(record);
       return result;
     }) as ServerResponse['end'];
-    res.once('close', () => publish(journalOnce(!res.writableFinished)));
+    // 'on', not 'once': the flag already makes a second 'close' do nothing, and 'once' wraps the listener.
+    res.on('close', () => {
+      if (made) return;
+      made = true;
+      this.publish(this.journalled(request(), res, !res.writableFinished));
+    });
+  }
+
+  /** Makes the record and hands it to the journal. */
+  private journalled(request: EndingRequest, res: RecordedResponse, clientClosed: boolean): RequestRecord {
+    const record = recordOf(request, res.statusCode, clientClosed);
+    this.deliver(this.journal, record);
+    return record;
+  }
+
+  private publish(record: RequestRecord): void {
+    for (const sink of this.sinks) this.deliver(sink, record);
   }
 
   private deliver(sink: RecordSink, record: RequestRecord): void {
