@@ -156,8 +156,7 @@ async function bytesPerCall(tree, name) {
   return young2 >= used * 0.5 ? Math.round(used / ALLOC_CALLS) : NaN;
 }
 
-async function main() {
-  const trees = dists.map(load);
+async function main(trees) {
   const names = ['record', 'row+line', 'journal'];
   if (BYTES) {
     for (const tree of trees) for (const name of names) await time(tree, name, 20_000); // warm up
@@ -184,10 +183,14 @@ async function main() {
         .map((v) => `${v.cpu.toFixed(0)} (${v.wall.toFixed(0)})`);
       console.log(`${name}\t${tree.dist}\t${ns.join('  ')}`);
     }
-  for (const tree of trees) rmSync(tree.dir, { recursive: true, force: true });
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+const trees = dists.map(load);
+main(trees)
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const tree of trees) rmSync(tree.dir, { recursive: true, force: true });
+  });
