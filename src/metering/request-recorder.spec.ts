@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { RecordSink } from '../core/record-sink';
 import type { RequestFacts } from '../core/request-context';
-import type { RequestRecord } from '../core/request-record';
+import { RECORD_FIELD_NAMES, type RequestRecord } from '../core/request-record';
 import { AppLogger } from '../telemetry/logger';
 import { RequestRecorder, type EndingRequest, type RecordedResponse } from './request-recorder';
 
@@ -26,7 +26,7 @@ class FakeResponse extends EventEmitter {
   }
 }
 
-function setup(failing?: string) {
+function setup(failing?: string, more: Partial<RequestFacts> = {}) {
   const events: string[] = [];
   const records: Record<string, RequestRecord[]> = {};
   const sink = (name: string): RecordSink => ({
@@ -45,7 +45,7 @@ function setup(failing?: string) {
     log,
   );
   const res = new FakeResponse(events);
-  const facts: RequestFacts = { startedAt: process.hrtime.bigint(), model: 'm1', upstream: 'u1' };
+  const facts: RequestFacts = { startedAt: process.hrtime.bigint(), model: 'm1', upstream: 'u1', ...more };
   const request = (): EndingRequest => ({
     id: 'req-1',
     method: 'POST',
@@ -84,6 +84,36 @@ describe('RequestRecorder', () => {
     });
     for (const name of ['access log', 'prometheus', 'opentelemetry', 'rate limits', 'latency'])
       expect(records[name]).toEqual([record]);
+  });
+
+  it('gives every record every schema field, in schema order: undefined where there is no value', () => {
+    const { records, res } = setup(undefined, { ttftMs: 12.34567, stream: true, cache: 'hit' });
+    res.end();
+    const record = records['journal']![0]!;
+    expect(Object.keys(record)).toEqual(RECORD_FIELD_NAMES);
+    expect(record).toMatchObject({ ttftMs: 12.346, stream: true, cache: 'hit', keyId: 'k1' });
+    expect(record.totalTokens).toBeUndefined();
+    expect(new Date(record.time).toISOString()).toBe(record.time);
+  });
+
+  it('copies only primitive values from the facts: never an object a handler put there', () => {
+    const secret = { prompt: 'SECRET' } as unknown;
+    const { records, res } = setup(undefined, {
+      model: secret as string,
+      promptTokens: [1] as unknown as number,
+      errorCode: new Error('SECRET') as unknown as RequestFacts['errorCode'],
+      cache: secret as RequestFacts['cache'],
+      totalTokens: 7,
+    });
+    res.end();
+    const record = records['journal']![0]!;
+    expect(record.model).toBeUndefined();
+    expect(record.promptTokens).toBeUndefined();
+    expect(record.errorCode).toBeUndefined();
+    expect(record.cache).toBeUndefined();
+    expect(record.totalTokens).toBe(7);
+    for (const value of Object.values(record))
+      expect(['string', 'number', 'boolean', 'undefined']).toContain(typeof value);
   });
 
   it('makes one record per request when both the end and the close come', () => {

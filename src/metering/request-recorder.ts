@@ -7,8 +7,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Principal } from '../core/principal';
 import type { RecordSink } from '../core/record-sink';
+import { isoNow } from '../core/iso-now';
 import { elapsedMs, type RequestFacts } from '../core/request-context';
-import { pickFields, RECORD_FIELD_NAMES, type RequestRecord } from '../core/request-record';
+import type { RequestRecord } from '../core/request-record';
 import type { AppLogger } from '../telemetry/logger';
 
 /** What the record takes from the request itself, read once when it ends. */
@@ -24,7 +25,7 @@ export interface EndingRequest {
 /** The parts of a Node response the recorder uses. */
 export type RecordedResponse = Pick<
   ServerResponse,
-  'end' | 'destroyed' | 'writableFinished' | 'statusCode' | 'once'
+  'end' | 'destroyed' | 'writableFinished' | 'statusCode' | 'on'
 >;
 
 export class RequestRecorder {
@@ -41,30 +42,40 @@ export class RequestRecorder {
   /**
    * Records the request of `res` once, whichever comes first: its end (journal, `beforeLastBytes`, the last
    * bytes, the other sinks), or its 'close' (a client that hangs up before the end: status 499). 'close' comes
-   * once per response, finished or not, so no request goes unrecorded.
+   * once per response, finished or not, so no request goes unrecorded. Per request this makes two closures
+   * (the wrapped end and the close listener) over one flag: it runs for every request.
    */
   recordAtEnd(res: RecordedResponse, request: () => EndingRequest, beforeLastBytes: () => void): void {
     let made = false;
-    /** Makes and journals the record; returns it only to the first caller. */
-    const journalOnce = (clientClosed: boolean): RequestRecord | undefined => {
-      if (made) return undefined;
-      made = true;
-      const record = recordOf(request(), res.statusCode, clientClosed);
-      this.deliver(this.journal, record);
-      return record;
-    };
-    const publish = (record: RequestRecord | undefined): void => {
-      if (record) for (const sink of this.sinks) this.deliver(sink, record);
-    };
-    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    const end = res.end as (...args: unknown[]) => ServerResponse;
     res.end = ((...args: unknown[]) => {
-      const record = journalOnce(res.destroyed);
+      let record: RequestRecord | undefined;
+      if (!made) {
+        made = true;
+        record = this.journalled(request(), res, res.destroyed);
+      }
       beforeLastBytes();
-      const result = end(...args);
-      publish(record);
+      const result = Reflect.apply(end, res, args);
+      if (record) this.publish(record);
       return result;
     }) as ServerResponse['end'];
-    res.once('close', () => publish(journalOnce(!res.writableFinished)));
+    // 'on', not 'once': the flag already makes a second 'close' do nothing, and 'once' wraps the listener.
+    res.on('close', () => {
+      if (made) return;
+      made = true;
+      this.publish(this.journalled(request(), res, !res.writableFinished));
+    });
+  }
+
+  /** Makes the record and hands it to the journal. */
+  private journalled(request: EndingRequest, res: RecordedResponse, clientClosed: boolean): RequestRecord {
+    const record = recordOf(request, res.statusCode, clientClosed);
+    this.deliver(this.journal, record);
+    return record;
+  }
+
+  private publish(record: RequestRecord): void {
+    for (const sink of this.sinks) this.deliver(sink, record);
   }
 
   private deliver(sink: RecordSink, record: RequestRecord): void {
@@ -76,14 +87,18 @@ export class RequestRecorder {
   }
 }
 
-/** The record of a finished request: what its handlers learnt (facts) and what the request itself says. */
+/**
+ * The record of a finished request: what its handlers learnt (facts) and what the request itself says. Built
+ * in one literal with every field in schema order (RECORD_FIELDS), so every record has one shape; a field
+ * without a value is undefined. Facts are typed, but only primitive values are copied from them: a guard
+ * against a handler putting a richer object (a body, an error) there.
+ */
 function recordOf(request: EndingRequest, statusCode: number, clientClosed: boolean): RequestRecord {
   const facts = request.facts ?? { startedAt: process.hrtime.bigint() };
   if (clientClosed) facts.clientClosed = true;
   const { principal } = request;
   return {
-    ...pickFields(facts, RECORD_FIELD_NAMES),
-    time: new Date().toISOString(),
+    time: isoNow(),
     requestId: request.id,
     method: request.method,
     endpoint: request.route ?? 'unmatched',
@@ -91,6 +106,23 @@ function recordOf(request: EndingRequest, statusCode: number, clientClosed: bool
     latencyMs: Math.round(elapsedMs(facts.startedAt) * 1000) / 1000,
     keyId: principal?.keyId,
     account: principal?.accountName ?? undefined,
+    model: primitive(facts.model),
+    upstream: primitive(facts.upstream),
+    failovers: primitive(facts.failovers),
+    stream: primitive(facts.stream),
+    promptTokens: primitive(facts.promptTokens),
+    completionTokens: primitive(facts.completionTokens),
+    totalTokens: primitive(facts.totalTokens),
     ttftMs: facts.ttftMs === undefined ? undefined : Math.round(facts.ttftMs * 1000) / 1000,
+    audioSeconds: primitive(facts.audioSeconds),
+    errorCode: primitive(facts.errorCode),
+    cache: primitive(facts.cache),
   };
+}
+
+/** The value if it is a string, number or boolean; otherwise undefined. */
+function primitive<T>(value: T): T | undefined {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? value
+    : undefined;
 }

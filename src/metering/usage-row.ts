@@ -2,7 +2,7 @@
 // shape, columns and clamping come from the request record's schema (src/core/usage-columns.ts).
 import { randomUUID } from 'node:crypto';
 import type { RequestRecord } from '../core/request-record';
-import { clampUsageRow, USAGE_COLUMNS, type UsageRow } from '../core/usage-columns';
+import { clampUsageRow, freshUsageRow, USAGE_COLUMNS, type UsageRow } from '../core/usage-columns';
 
 export type { UsageRow } from '../core/usage-columns';
 
@@ -10,7 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A new row for a finished request; its id is made here, so a replayed copy is recognised as the same row. */
 export function toUsageRow(record: RequestRecord): UsageRow {
-  return clampUsageRow(record, randomUUID());
+  return freshUsageRow(record, randomUUID());
 }
 
 /** A row read back from the spool, or undefined when the value is not one (a damaged line is skipped). */

@@ -66,6 +66,21 @@ describe('UsageSpool', () => {
     expect(errors).toEqual([]);
   });
 
+  it('writes a line with multi-byte text whole (a short write is told by bytes, not UTF-16 units)', async () => {
+    const spool = await open();
+    const [row] = rows(1);
+    const wide = { ...row!, model: 'modèle-\u{1F600}-模型', account: '\u00e9quipe' };
+    spool.append(wide);
+    spool.append(row!);
+    expect(errors).toEqual([]);
+    expect(readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8')).toBe(lines([wide, row!]));
+    spool.seal();
+    expect(spool.head!.onDisk).toBe(2);
+    spool.trimMemory(0); // read back from the file
+    expect(spool.head!.rows).toBeUndefined();
+    expect(await spool.rowsOf(spool.head!)).toEqual([wide, row]);
+  });
+
   it('one segment per seal, read oldest first, each file deleted once removed', async () => {
     const spool = await open();
     for (const row of rows(3)) spool.append(row);

@@ -135,13 +135,18 @@ export class UsageSpool {
     active.oldest ??= row.occurredAt;
     this.pending++;
     this.inMemory++;
-    if (active.fd !== undefined) this.write(active, Buffer.from(`${JSON.stringify(row)}\n`, 'utf8'));
+    if (active.fd !== undefined) this.write(active, `${JSON.stringify(row)}\n`);
     return active.records;
   }
 
-  private write(active: ActiveSegment, line: Buffer): void {
+  /**
+   * The line goes to write() as a string, encoded as UTF-8 by Node on its way (no Buffer made for it here); a
+   * short write is told by its bytes. JSON.stringify escapes lone surrogates, so the encoding loses nothing.
+   */
+  private write(active: ActiveSegment, line: string): void {
     try {
-      if (writeSync(active.fd!, line) !== line.length) throw new Error('short write to the usage spool');
+      if (writeSync(active.fd!, line) !== Buffer.byteLength(line))
+        throw new Error('short write to the usage spool');
       active.onDisk++;
       this.writeFailing = false;
     } catch (err) {
