@@ -77,7 +77,12 @@ function floorLine(r) {
   return (
     `Reference: a bare relay (one Fastify route relaying with undici, no auth, limits, metering, log or tracing; ` +
     `scripts/bench/floor-relay.js) reached ${int(f.rps)} req/s at 50 connections in the same run, ` +
-    `${num((100 * f.rps) / r.throughput.direct.rps, 1)} % of direct, at ${int(f.cpuUsPerRequest)} µs of CPU per request.`
+    `${num((100 * f.rps) / r.throughput.direct.rps, 1)} % of direct, at ${int(f.cpuUsPerRequest)} µs of CPU per request.` +
+    (r.nestFloor
+      ? ` The same relay as a NestJS application on Fastify (one controller, no guard, pipe or filter; ` +
+        `scripts/bench/nest-floor-relay.js): ${int(r.nestFloor.rps)} req/s at ${int(r.nestFloor.cpuUsPerRequest)} µs ` +
+        `(${num(r.nestFloor.cpuUsPerRequest / f.cpuUsPerRequest, 2)}x the bare relay's).`
+      : '')
   );
 }
 

@@ -10,7 +10,7 @@ const { join } = require('node:path');
 const { startFakes } = require('./fakes');
 const { startHunze } = require('./hunze');
 const { startPortkey } = require('./portkey');
-const { startFloor } = require('./floor');
+const { startFloor, startNestFloor } = require('./floor');
 const { parseOptions } = require('./options');
 const {
   directSystem,
@@ -84,7 +84,7 @@ async function throughputWithCpu(system, fakes, body, connections, seconds) {
   };
 }
 
-async function measure(plan, fakes, systems, failed, floor) {
+async function measure(plan, fakes, systems, failed, floor, nestFloor) {
   const gateways = systems.filter((s) => s.name !== 'direct');
   const chat = chatBody(fakes.model);
   const streamBody = chatBody(fakes.model, { stream: true });
@@ -99,6 +99,9 @@ async function measure(plan, fakes, systems, failed, floor) {
   log('max throughput, 50 connections: bare relay (reference)');
   r.floor = await throughputWithCpu(floor, fakes, chat, 50, plan.throughputSeconds);
   await floor.stop();
+  log('max throughput, 50 connections: bare relay as a NestJS app (reference)');
+  r.nestFloor = await throughputWithCpu(nestFloor, fakes, chat, 50, plan.throughputSeconds);
+  await nestFloor.stop();
   await settle(gateways);
   r.paced = await each(systems, `latency at ${PACED_RATE} req/s`, async (s) => {
     const result = await pacedLatency({
@@ -242,9 +245,11 @@ async function main() {
     for (const s of systems) await checkSystem(s, fakes.model, fakes.embeddingModel);
     const floor = await startFloor(fakes);
     stops.unshift(() => floor.stop());
+    const nestFloor = await startNestFloor(fakes);
+    stops.unshift(() => nestFloor.stop());
     log(`all three answer; Hunze features: ${hunze.features.join('; ')}`);
 
-    results = await measure(options.plan, fakes, systems, failed, floor);
+    results = await measure(options.plan, fakes, systems, failed, floor, nestFloor);
     results.features = hunze.features;
     const before = await fakes.call('stats');
     results.evidence = {
