@@ -19,8 +19,9 @@ app.post('/v1/chat/completions', async (req, reply) => {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(req.body),
   });
-  const text = await answer.body.text();
-  return reply.code(answer.statusCode).header('content-type', 'application/json').send(text);
+  reply.code(answer.statusCode).header('content-type', answer.headers['content-type']);
+  // A stream is passed through as it arrives (time to first token); a whole answer is read, then sent.
+  return reply.send(req.body.stream ? answer.body : await answer.body.text());
 });
 
 app.listen({ port: 0, host: '127.0.0.1' }).then((url) => process.stdout.write(`listening ${url}\n`));

@@ -21,9 +21,8 @@ class RelayController {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    const text = await answer.body.text();
-    reply.code(answer.statusCode).header('content-type', 'application/json');
-    return text;
+    reply.code(answer.statusCode).header('content-type', answer.headers['content-type']);
+    return body.stream ? answer.body : answer.body.text();
   }
 }
 Reflect.decorate([Controller('v1')], RelayController);

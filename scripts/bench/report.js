@@ -82,7 +82,21 @@ function floorLine(r) {
       ? ` The same relay as a NestJS application on Fastify (one controller, no guard, pipe or filter; ` +
         `scripts/bench/nest-floor-relay.js): ${int(r.nestFloor.rps)} req/s at ${int(r.nestFloor.cpuUsPerRequest)} µs ` +
         `(${num(r.nestFloor.cpuUsPerRequest / f.cpuUsPerRequest, 2)}x the bare relay's).`
-      : '')
+      : '') +
+    referenceLatency(r)
+  );
+}
+
+/** What the bare relays add over calling the upstream directly, measured beside the systems. */
+function referenceLatency(r) {
+  const over = (phase, name, p) => num(r[phase][name][p] - r[phase].direct[p]);
+  const of = (name) =>
+    `p50 ${over('paced', name, 'p50')} / p99 ${over('paced', name, 'p99')} ms at 500 req/s, ` +
+    `time to first token ${over('ttft', name, 'p50')} ms`;
+  if (!r.paced.floor || !r.ttft.floor) return '';
+  return (
+    ` Added over direct by the bare relay: ${of('floor')}` +
+    (r.paced['nest floor'] ? `; by the NestJS one: ${of('nest floor')}.` : '.')
   );
 }
 

@@ -88,7 +88,9 @@ async function measure(plan, fakes, systems, failed, floor, nestFloor) {
   const gateways = systems.filter((s) => s.name !== 'direct');
   const chat = chatBody(fakes.model);
   const streamBody = chatBody(fakes.model, { stream: true });
-  const count = (name, n) => (failed[name] += n || 0);
+  const count = (name, n) => {
+    if (name in failed) failed[name] += n || 0;
+  };
   const r = {};
 
   r.throughput = await each(systems, 'max throughput, 50 connections', async (s) => {
@@ -96,14 +98,15 @@ async function measure(plan, fakes, systems, failed, floor, nestFloor) {
     count(s.name, result.failed);
     return result;
   });
+  const references = [floor, nestFloor];
   log('max throughput, 50 connections: bare relay (reference)');
   r.floor = await throughputWithCpu(floor, fakes, chat, 50, plan.throughputSeconds);
-  await floor.stop();
   log('max throughput, 50 connections: bare relay as a NestJS app (reference)');
   r.nestFloor = await throughputWithCpu(nestFloor, fakes, chat, 50, plan.throughputSeconds);
-  await nestFloor.stop();
   await settle(gateways);
-  r.paced = await each(systems, `latency at ${PACED_RATE} req/s`, async (s) => {
+  // The bare relays are measured beside the systems at the steady rate and for the first token too: what a
+  // gateway with no features adds over calling the upstream directly, on this machine, in this run.
+  r.paced = await each([...systems, ...references], `latency at ${PACED_RATE} req/s`, async (s) => {
     const result = await pacedLatency({
       url: s.chatUrl,
       headers: s.chatHeaders,
@@ -114,9 +117,10 @@ async function measure(plan, fakes, systems, failed, floor, nestFloor) {
     count(s.name, result.failed);
     return result;
   });
-  r.ttft = await each(systems, 'time to first token', (s) =>
+  r.ttft = await each([...systems, ...references], 'time to first token', (s) =>
     timeToFirstToken(fakes, s, streamBody, plan.ttftCount),
   );
+  for (const reference of references) await reference.stop();
   r.relay = await each(systems, 'chunk relay', (s) => relaySpread(fakes, s, streamBody));
   r.cancel = await each(systems, 'cancellation', (s) => cancelDelay(fakes, s, streamBody, plan.cancelCount));
 
