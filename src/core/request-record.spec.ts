@@ -11,17 +11,11 @@ import {
   type FieldSpec,
   type RequestRecord,
 } from './request-record';
+import { minimalRecord } from '../../test/helpers/request-record';
 import { clampUsageRow, USAGE_COLUMNS, type UsageRow } from './usage-columns';
 
 const ID = '0b7f6f5e-3c1a-4d2b-9e8f-7a6b5c4d3e2f';
-const record: RequestRecord = {
-  time: '2026-01-01T00:00:00.000Z',
-  requestId: 'req_1',
-  method: 'POST',
-  endpoint: '/v1/chat/completions',
-  status: 200,
-  latencyMs: 1.25,
-};
+const record: RequestRecord = minimalRecord();
 
 const fields: readonly FieldSpec[] = RECORD_FIELDS;
 const field = (name: string): FieldSpec => fields.find((f) => f.name === name)!;

@@ -1,3 +1,4 @@
+import { minimalRecord } from '../../test/helpers/request-record';
 import fc from 'fast-check';
 import { RECORD_FIELDS, type FieldSpec, type RequestRecord } from './request-record';
 import { clampUsageRow, freshUsageRow, USAGE_COLUMNS } from './usage-columns';
@@ -105,16 +106,7 @@ describe('the fresh record row', () => {
   });
 
   it('has the columns in USAGE_COLUMNS order, and takes storable values as they are', () => {
-    const record: RequestRecord = {
-      time: '2026-01-01T00:00:00.000Z',
-      requestId: 'req_1',
-      method: 'POST',
-      endpoint: '/v1/chat/completions',
-      status: 200,
-      latencyMs: 1.25,
-      model: 'm',
-      promptTokens: 3,
-    };
+    const record = minimalRecord({ model: 'm', promptTokens: 3 });
     const row = freshUsageRow(record, ID);
     expect(Object.keys(row)).toEqual(USAGE_COLUMNS.map((c) => c.key));
     expect(row).toMatchObject({ occurredAt: record.time, requestId: 'req_1', model: 'm', promptTokens: 3 });

@@ -1,13 +1,7 @@
+import { minimalRecord } from '../../test/helpers/request-record';
 import { INSERT_USAGE_SQL, insertUsageParams, parseUsageRow, toUsageRow } from './usage-row';
 
-const base = {
-  time: '2026-01-01T00:00:00.000Z',
-  requestId: 'req_1',
-  method: 'POST',
-  endpoint: '/v1/chat/completions',
-  status: 200,
-  latencyMs: 1.25,
-};
+const base = minimalRecord();
 
 describe('usage rows', () => {
   it('gets a fresh id and keeps every metadata field in its column', () => {
