@@ -11,6 +11,7 @@ import type { EarlyCheck, ErrorBodyConfig } from '../core/http-contracts';
 import type { RequestRecorder } from '../metering/request-recorder';
 import type { AppLogger } from '../telemetry/logger';
 import { ClientSignal } from './client-signal';
+import { readJsonBody } from './json-body';
 import { ObjectKeysBound } from './object-keys-bound';
 import { discardUnreadBody, hasBody, watchBodyRead } from './unread-body';
 
@@ -37,12 +38,11 @@ export function configureHttp(fastify: FastifyInstance, deps: HttpDeps): void {
   // Every body endpoint takes JSON or multipart; Fastify's built-in text/plain parser would hand a string to
   // the JSON validation instead of answering 415.
   fastify.removeContentTypeParser('text/plain');
-  // JSON is parsed from bytes: Fastify's default reads it as a string, and broken UTF-8 then surfaces as a
-  // content-length mismatch instead of invalid JSON.
+  // JSON is read as bytes and decoded chunk by chunk as it arrives (json-body.ts): Fastify's string reading
+  // counts the decoded text, so broken UTF-8 would surface as a content-length mismatch instead of invalid
+  // JSON; its buffer reading copies the whole body twice after the last byte.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) =>
-    parseJson(req, body.toString('utf8'), done),
-  );
+  fastify.addContentTypeParser('application/json', readJsonBody(parseJson));
   // Every JSON body's objects are counted as its bytes arrive, before it is parsed (object-keys-bound.ts).
   fastify.addHook('preParsing', (req, _reply, payload, done) => {
     if (!isJson(req.headers['content-type'])) return done(null, payload);
