@@ -92,6 +92,21 @@ describe('config loader', () => {
     ]);
   });
 
+  it("takes a model's retries within bounds, none by default", () => {
+    const qwen = '    upstreams: [gro-a40-1, gro-a40-2]\n';
+    const withRetries = (retries: string) => shipped.replace(qwen, `${qwen}    retries: ${retries}\n`);
+    expect(parseConfig(shipped, {}).file.models[0]?.retries).toEqual({ attempts: 0, backoffMs: 100 });
+    expect(parseConfig(withRetries('{ attempts: 2 }'), {}).file.models[0]?.retries).toEqual({
+      attempts: 2,
+      backoffMs: 100,
+    });
+    expect(problemsOf(withRetries('{ attempts: 11, backoffMs: 60001 }'))).toEqual([
+      expect.stringMatching(/^models\[0\]\.retries\.attempts: /),
+      expect.stringMatching(/^models\[0\]\.retries\.backoffMs: /),
+    ]);
+    expect(problemsOf(withRetries('{ attempts: 1.5, backoffMs: -1, tries: 3 }'))).toHaveLength(3);
+  });
+
   it('refuses an upstream outside the allowed regions and names it', () => {
     const us = shipped.replace(
       '{ country: NL, city: Groningen, site: Groningen DC1 }',

@@ -145,6 +145,14 @@ export class ModelCacheConfig {
   @IsInt() @Min(0) ttlSeconds: number = 0;
 }
 
+/** Rounds over the model's upstreams again after 429, 503 or connection failures (upstream/policies.ts). */
+export class ModelRetriesConfig {
+  /** Retries after the first failed round; 0 = none. */
+  @IsInt() @Min(0) @Max(10) attempts: number = 0;
+  /** The first retry's wait; it doubles for each later one (an upstream's retry-after up to 10 s wins). */
+  @IsInt() @Min(0) @Max(60_000) backoffMs: number = 100;
+}
+
 export class ModelConfig {
   @IsString() @MinLength(1) id!: string;
   @IsArray() @ArrayUnique() @IsString({ each: true }) aliases: string[] = [];
@@ -154,6 +162,7 @@ export class ModelConfig {
   @IsOptional() @IsInt() @Min(1) quality?: number;
   @IsOptional() @IsNumber() @Min(0) costPerMTokens?: number;
   @ValidateNested() @Type(() => ModelCacheConfig) cache: ModelCacheConfig = new ModelCacheConfig();
+  @ValidateNested() @Type(() => ModelRetriesConfig) retries: ModelRetriesConfig = new ModelRetriesConfig();
 }
 
 export class RetentionConfig {

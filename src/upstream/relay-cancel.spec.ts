@@ -51,7 +51,11 @@ async function upstream(id: string, handler: (res: http.ServerResponse) => void)
   return { server, target };
 }
 
-const model = { id: 'qwen', upstreams: [] } as unknown as ResolvedModel;
+const model = {
+  id: 'qwen',
+  upstreams: [],
+  config: { retries: { attempts: 0, backoffMs: 100 } },
+} as unknown as ResolvedModel;
 
 describe('Relay cancellation over real upstreams', () => {
   it.each([false, true])(

@@ -43,7 +43,11 @@ class FakeTarget {
   }
 }
 
-const model = { id: 'qwen', upstreams: [] } as unknown as ResolvedModel;
+const model = {
+  id: 'qwen',
+  upstreams: [],
+  config: { retries: { attempts: 0, backoffMs: 100 } },
+} as unknown as ResolvedModel;
 const usage = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 };
 const answer = JSON.stringify({ id: 'c1', choices: [{ message: { content: 'hi' } }], usage });
 const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
@@ -146,6 +150,52 @@ describe('Relay', () => {
     const { relay, ctx } = relayOver(a, b);
     await expect(relay.json(call(), ctx)).rejects.toMatchObject({ code: 'upstream_connection_failed' });
     expect(b.sent).toHaveLength(0);
+  });
+
+  describe("with the model's retries", () => {
+    const retrying = (attempts: number): ResolvedModel =>
+      ({ ...model, config: { retries: { attempts, backoffMs: 0 } } }) as unknown as ResolvedModel;
+
+    it('goes over the upstreams again after a round of 503s, counting every failed attempt', async () => {
+      const a = new FakeTarget('a', [
+        { fail: new UpstreamStatusError(503) },
+        { status: 200, chunks: [answer] },
+      ]);
+      const b = new FakeTarget('b', [{ fail: new UpstreamStatusError(503) }]);
+      const { relay, ctx, facts } = relayOver(a, b);
+      await expect(relay.json(call({ model: retrying(1) }), ctx)).resolves.toMatchObject({ text: answer });
+      expect([a.sent.length, b.sent.length]).toEqual([2, 1]);
+      expect(facts).toMatchObject({ upstream: 'a', failovers: 2 });
+      expect([a.inFlight, b.inFlight]).toEqual([0, 0]);
+    });
+
+    it('retries a stream that failed before its first chunk', async () => {
+      const a = new FakeTarget('a', [
+        { fail: new UpstreamStatusError(429) },
+        { status: 200, chunks: streamed },
+      ]);
+      const { relay, ctx } = relayOver(a);
+      const result = await relay.stream(call({ model: retrying(2) }), ctx);
+      expect(await text(result.events)).toBe(streamed[0] + 'data: [DONE]\n\n');
+      expect(a.sent).toHaveLength(2);
+    });
+
+    it('gives up after its attempts with the last failure, and never retries an upload stream', async () => {
+      const a = new FakeTarget('a', []); // 503 for ever
+      const { relay, ctx, facts } = relayOver(a);
+      await expect(relay.json(call({ model: retrying(2) }), ctx)).rejects.toMatchObject({
+        code: 'upstream_overloaded',
+      });
+      expect([a.sent.length, facts.failovers]).toEqual([3, 3]);
+
+      const once = new FakeTarget('b', []);
+      const upload = relayOver(once);
+      const body = Readable.from([Buffer.from('--form--')]);
+      await expect(upload.relay.json(call({ model: retrying(2), body }), upload.ctx)).rejects.toMatchObject({
+        code: 'upstream_overloaded',
+      });
+      expect(once.sent).toHaveLength(1);
+    });
   });
 
   it('sends what a backend adapter makes of its input and gives back what it reads', async () => {

@@ -1,8 +1,9 @@
 // The one relay every /v1 endpoint goes through: the model's upstreams are tried in order until one gives a
-// usable answer (the failover policy, policies.ts), and the answer comes back as a result: a whole JSON
-// object, or a stream of checked events. The same timeouts, cancellation, error mapping and usage capture
-// hold for every endpoint; endpoints differ only in how they shape bodies. No HTTP here: the caller's
-// context carries the request id, the client's abort signal and the record being made.
+// usable answer (the failover policy, policies.ts; in rounds after a backoff, when the model has retries),
+// and the answer comes back as a result: a whole JSON object, or a stream of checked events. The same
+// timeouts, cancellation, error mapping and usage capture hold for every endpoint; endpoints differ only in
+// how they shape bodies. No HTTP here: the caller's context carries the request id, the client's abort
+// signal and the record being made.
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
@@ -11,7 +12,7 @@ import { ApiError } from '../core/errors';
 import { elapsedMs, type RequestFacts } from '../core/request-context';
 import type { ResolvedModel } from '../models/model-registry.service';
 import type { BackendAdapter } from './adapters/backend-adapter';
-import { withFailover } from './policies';
+import { withFailover, withRetries, type RoundFailures } from './policies';
 import { parseJsonObject } from './sse-events.transform';
 import { SseRelayTransform, type Usage } from './sse-relay.transform';
 import { fromTransportError, fromUpstreamStatus, isAbort } from './upstream-errors';
@@ -75,7 +76,9 @@ export class Relay {
   /**
    * Sends to the model's upstreams in order until one answers usably (2xx, or a 4xx that is the request's
    * fault). A body that breaks before anything reached the client (the whole answer for non-stream calls,
-   * the first chunk for streams) counts as a failure of that upstream.
+   * the first chunk for streams) counts as a failure of that upstream. With the model's `retries`, a round
+   * that failed with 429, 503 or a connection failure goes over the upstreams again after a backoff; the
+   * record's `failovers` counts every failed attempt of every round.
    */
   private exchange(call: UpstreamCall, ctx: CallContext): Promise<Exchange> {
     const { facts, signal } = ctx;
@@ -110,7 +113,13 @@ export class Relay {
       }
     };
     const failedOver = () => (facts.failovers = (facts.failovers ?? 0) + 1);
-    return withFailover(this.pools.candidates(call.model), replayable, attempt, failedOver);
+    const retries = call.model.config.retries;
+    if (retries.attempts === 0 || !replayable)
+      return withFailover(this.pools.candidates(call.model), replayable, attempt, failedOver);
+    // Each round orders the upstreams afresh: circuits and requests in flight may have changed.
+    const round = (failures: RoundFailures) =>
+      withFailover(this.pools.candidates(call.model), replayable, attempt, failedOver, failures);
+    return withRetries(round, { ...retries, replayable, signal });
   }
 
   /**

@@ -38,6 +38,41 @@ export function fromTransportError(err: unknown): ApiError {
   return new ApiError('upstream_connection_failed');
 }
 
+/**
+ * Connection failures worth a retry a moment later: refused, reset or broken connections and connect
+ * timeouts. Not a slow first byte (a retry would wait as long again), nor residency or certificate refusals.
+ */
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+export function isConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && CONNECTION_FAILURES.has(code);
+}
+
+/**
+ * An upstream's `retry-after` in milliseconds from `now`: delay-seconds or an HTTP date (a date already past
+ * is 0); undefined when absent or unreadable.
+ */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  // Every HTTP date form starts with the day's name; V8's lenient Date.parse would read "-1" as 2001.
+  if (!/^[A-Za-z]{3}/.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 export function isAbort(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown };
   return e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED';

@@ -161,6 +161,22 @@ describe('UpstreamTarget.send', () => {
     expect(fromUpstreamStatus(500).code).toBe('upstream_error');
   });
 
+  it("keeps a 429's or 503's retry-after for the retry policy, and no other status's", async () => {
+    let status = 503;
+    const fake = await upstream((_req, res) => res.writeHead(status, { 'retry-after': '2' }).end());
+    const t = target(`${fake.origin}/v1`, { circuitBreaker: { failures: 100, openSeconds: 10 } });
+    for (const [failing, wait] of [
+      [503, 2000],
+      [429, 2000],
+      [500, undefined],
+      [502, undefined],
+    ] as const) {
+      status = failing;
+      const err = (await rejection(send(t))) as UpstreamStatusError;
+      expect([err.status, err.retryAfterMs]).toEqual([failing, wait]);
+    }
+  });
+
   // In both timeout tests the other timeout is beyond the test's own bound: only the one named can end it.
   it('times out waiting for response headers (firstByteMs): upstream_timeout', async () => {
     const fake = await upstream(() => undefined); // reads the request, never answers

@@ -16,11 +16,15 @@ import {
 } from '../residency/residency-connector';
 import type { UpstreamConfig } from '../config/config.schema';
 import type { CancelSignal } from '../core/request-context';
-import { isAbort } from './upstream-errors';
+import { isAbort, retryAfterMs } from './upstream-errors';
 
 /** The upstream answered with a status that says "try elsewhere" (5xx, 408, 429). */
 export class UpstreamStatusError extends Error {
-  constructor(readonly status: number) {
+  /** `retryAfterMs`: the answer's `retry-after` (429 and 503 only), for the retry policy. */
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs?: number,
+  ) {
     super(`upstream status ${status}`);
   }
 }
@@ -135,9 +139,12 @@ export class UpstreamTarget {
         body: request.body as Dispatcher.DispatchOptions['body'],
         signal: request.signal,
       });
-      if (response.statusCode >= 500 || response.statusCode === 408 || response.statusCode === 429) {
+      const status = response.statusCode;
+      if (status >= 500 || status === 408 || status === 429) {
         await response.body.dump().catch(() => undefined); // never read: it may quote the prompt
-        throw new UpstreamStatusError(response.statusCode);
+        const wait =
+          status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after']) : undefined;
+        throw new UpstreamStatusError(status, wait);
       }
       return response;
     });

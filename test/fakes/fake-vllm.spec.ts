@@ -235,6 +235,14 @@ describe('FakeVllm', () => {
     expect(await plain.text()).toBe('Internal Server Error: secret patient data');
   });
 
+  it('answers the queued failure statuses first, one per request, then as its mode says', async () => {
+    fake.failNext.push(503, 429);
+    expect((await chat()).status).toBe(503);
+    expect((await chat()).status).toBe(429);
+    expect((await chat()).status).toBe(200);
+    expect(fake.failNext).toEqual([]);
+  });
+
   it('resets the connection, before or in the middle of a stream', async () => {
     fake.mode = 'reset';
     await expect(chat()).rejects.toThrow();

@@ -84,6 +84,8 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 export class FakeVllm {
   mode: FakeVllmMode = 'ok';
   errorStatus = 400;
+  /** The next generation requests get these statuses with a vLLM error body, one each, before `mode` applies. */
+  readonly failNext: number[] = [];
   firstByteDelayMs = 0;
   chunkDelayMs = 0;
   completionText = DEFAULT_TEXT;
@@ -139,6 +141,7 @@ export class FakeVllm {
   reset(): void {
     this.mode = 'ok';
     this.errorStatus = 400;
+    this.failNext.length = 0;
     this.firstByteDelayMs = 0;
     this.chunkDelayMs = 0;
     this.completionText = DEFAULT_TEXT;
@@ -218,11 +221,13 @@ export class FakeVllm {
     malformed: boolean,
     dropSocket: () => void,
   ): Promise<void> {
+    const queued = this.failNext.shift(); // taken on arrival, so concurrent requests never share one
     const mode = this.mode; // fixed per request, so a test switching modes never mixes behaviours
     const status = this.errorStatus;
     const text = this.completionText;
     await this.sleep(this.firstByteDelayMs);
     if (res.destroyed) return;
+    if (queued !== undefined) return sendJson(res, queued, wire.vllmError('Queued failure', queued));
     if (mode === 'unauthorized') return sendJson(res, 401, { error: 'Unauthorized' });
     if (mode === 'hang') return; // keep the socket open until the client or close() ends it
     if (malformed || !isObj(body))

@@ -42,6 +42,8 @@ export interface TestModel {
   quality?: number;
   costPerMTokens?: number;
   cacheTtlSeconds?: number;
+  /** `retries` (none unless given). */
+  retries?: { attempts: number; backoffMs: number };
 }
 
 export interface TestAppOptions {
@@ -123,6 +125,7 @@ function modelHints(m: TestModel): string {
     m.quality === undefined ? '' : `quality: ${m.quality}`,
     m.costPerMTokens === undefined ? '' : `costPerMTokens: ${m.costPerMTokens}`,
     m.cacheTtlSeconds === undefined ? '' : `cache: { ttlSeconds: ${m.cacheTtlSeconds} }`,
+    m.retries === undefined ? '' : `retries: ${JSON.stringify(m.retries)}`,
   ];
   return lines
     .filter(Boolean)
