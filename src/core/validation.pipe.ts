@@ -43,6 +43,7 @@ const REASONS: Readonly<Record<string, string>> = {
   isStringOrObject: 'must be a string or an object',
   isPrompt: 'must be a string, an array of strings or an array of token ids',
   isMetadata: 'must map keys of at most 64 characters to strings of at most 512',
+  isImageSize: 'must be auto or WIDTHxHEIGHT, each side a multiple of 16 from 256 to 2048',
 };
 
 /**

@@ -3,6 +3,7 @@
 // forgotten after retention.imageMinutes (a fake clock, no waiting), bad input, wrong kind, upstream errors.
 import OpenAI from 'openai';
 import { Clock } from '../../src/core/clock';
+import { IMAGE_SIZES } from '../../src/gateway/images/create-image.dto';
 import { ImageStore } from '../../src/gateway/images/image-store';
 import { MemoryImageStore } from '../../src/gateway/images/memory-image-store';
 import { FakeFlux, PNG_SIGNATURE, solidPng } from '../fakes/fake-flux';
@@ -89,6 +90,7 @@ describe('POST /v1/images/generations', () => {
       prompt,
       n: 2,
       size: '512x512',
+      quality: 'hd',
       seed: 7,
       response_format: 'b64_json',
     });
@@ -163,10 +165,26 @@ describe('POST /v1/images/generations', () => {
     expect(answer.data![0]!.url).toMatch(new RegExp(`^https://${new URL(hunze.url).host}/v1/images/files/`));
   });
 
+  it('takes every size the image models document, and any other within the backend bounds, passing it on', async () => {
+    for (const size of [...IMAGE_SIZES, '1152x896', '2048x256']) {
+      const answer = await teamA.images.generate({
+        model: MODEL,
+        prompt: 'a dike',
+        size,
+        response_format: 'b64_json',
+      } as OpenAI.ImageGenerateParamsNonStreaming);
+      expect(answer.data).toHaveLength(1);
+      expect(flux.requests.at(-1)!.body).toMatchObject({ size });
+    }
+  });
+
   it.each([
     ['n above 4', { n: 5 }, 'n'],
     ['n of 0', { n: 0 }, 'n'],
-    ['an unknown size', { size: '1000x1000' }, 'size'],
+    ['a side that is not a multiple of 16', { size: '1000x1000' }, 'size'],
+    ['a side below 256', { size: '128x128' }, 'size'],
+    ['a side above 2048', { size: '4096x1024' }, 'size'],
+    ['a size with a leading zero', { size: '0512x512' }, 'size'],
     ['a size that is not a size', { size: 'huge' }, 'size'],
     ['an empty prompt', { prompt: '' }, 'prompt'],
     ['a missing prompt', { prompt: undefined }, 'prompt'],

@@ -9,6 +9,8 @@ export interface FluxImageRequest {
   prompt: string;
   n?: number;
   size?: string;
+  /** OpenAI's `quality` (standard, hd, low, medium, high, auto): passed on for servers that map it to steps. */
+  quality?: string;
   seed?: number;
 }
 
@@ -29,6 +31,7 @@ export function fluxRequestBody(body: FluxImageRequest, model: ResolvedModel): s
     prompt: body.prompt,
     n: body.n ?? 1,
     ...(body.size && body.size !== 'auto' ? { size: body.size } : {}),
+    ...(typeof body.quality === 'string' ? { quality: body.quality } : {}),
     ...(typeof body.seed === 'number' ? { seed: body.seed } : {}),
     response_format: 'b64_json',
   });
