@@ -67,17 +67,17 @@ describe('model "auto" on chat completions', () => {
     return records().at(-1)!;
   }
 
-  it('picks the highest quality rank by default, names it, and sends no routing field upstream', async () => {
+  it('picks the cheapest model by default, names it, and sends no routing field upstream', async () => {
     const answer = await ask();
-    expect(answer.model).toBe('big');
+    expect(answer.model).toBe('mini');
     expect(answer._routing).toBeUndefined();
-    expect(fakes.big.requests.at(-1)!.body).toEqual({
-      model: 'big',
+    expect(fakes.mini.requests.at(-1)!.body).toEqual({
+      model: 'mini',
       messages: [{ role: 'user', content: 'hello there' }],
     });
     expect(await lastRecord()).toMatchObject({
-      model: 'big',
-      upstream: 'gpu-big',
+      model: 'mini',
+      upstream: 'gpu-mini',
       promptTokens: 2,
       status: 200,
     });
@@ -145,18 +145,28 @@ describe('model "auto" on chat completions', () => {
     expect(await lastRecord()).toMatchObject({ model: 'small', status: 200 });
   });
 
+  it('falls back by default: without routing, the next cheapest model answers when the cheapest fails', async () => {
+    fakes.mini.mode = 'plain-text-500';
+    const answer = await ask();
+    expect(answer.model).toBe('small');
+    expect(answer._routing).toBeUndefined();
+    expect(fakes.mini.requests).toHaveLength(1);
+    expect(await lastRecord()).toMatchObject({ model: 'small', status: 200 });
+  });
+
   it('without fallback, or for a request the backend rejects, reports the failure as is', async () => {
     fakes.big.mode = 'plain-text-500';
-    const unavailable = (await ask({ prefer: 'quality' }).catch((x: unknown) => x)) as InstanceType<
-      typeof OpenAI.APIError
-    >;
+    const unavailable = (await ask({ prefer: 'quality', fallback: false }).catch(
+      (x: unknown) => x,
+    )) as InstanceType<typeof OpenAI.APIError>;
     expect(unavailable.status).toBe(502);
     expect(unavailable.code).toBe('upstream_error');
     fakes.big.mode = 'error-echo';
     const canary = `canary-auto-${Date.now()}`;
-    const rejected = (await ask({ fallback: true }, { messages: [{ role: 'user', content: canary }] }).catch(
-      (x: unknown) => x,
-    )) as InstanceType<typeof OpenAI.APIError>;
+    const rejected = (await ask(
+      { prefer: 'quality' },
+      { messages: [{ role: 'user', content: canary }] },
+    ).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
     expect(rejected.status).toBe(400);
     expect(rejected.code).toBe('upstream_rejected');
     expect(JSON.stringify(rejected.error)).not.toContain(canary);

@@ -61,8 +61,11 @@ describe('AutoRouter.rank', () => {
 });
 
 describe('parseRouting', () => {
-  it('defaults to quality without fallback', () => {
-    expect(parseRouting(undefined)).toEqual({ prefer: 'quality', fallback: false });
+  it('defaults to cost with fallback', () => {
+    expect(parseRouting(undefined)).toEqual({ prefer: 'cost', fallback: true });
+    expect(parseRouting({})).toEqual({ prefer: 'cost', fallback: true });
+    expect(parseRouting({ prefer: 'speed' })).toEqual({ prefer: 'speed', fallback: true });
+    expect(parseRouting({ fallback: false })).toEqual({ prefer: 'cost', fallback: false });
     expect(parseRouting({ prefer: 'cost', fallback: true })).toEqual({ prefer: 'cost', fallback: true });
   });
 

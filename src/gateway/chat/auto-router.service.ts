@@ -1,7 +1,8 @@
 // Model "auto" on chat: ranks the chat models the key may use by the client's preference (`routing.prefer`:
-// quality, speed or cost; default quality) from the per-model hints in config (`quality` rank, higher is
-// better; `costPerMTokens`) and the live latency of their upstreams, sends to the best, and with
-// `routing.fallback: true` tries the next-best model once when the first fails before any byte was sent.
+// quality, speed or cost; default cost, as ApeKey documents "auto") from the per-model hints in config
+// (`quality` rank, higher is better; `costPerMTokens`) and the live latency of their upstreams, sends to the
+// best, and unless `routing.fallback` is false tries the next-best model once when the first fails before any
+// byte was sent.
 import { Inject, Injectable } from '@nestjs/common';
 import type { Answer } from '../../core/answer';
 import type { CallContext } from '../../core/call-context';
@@ -27,10 +28,10 @@ export interface Candidate {
 
 /** `routing` from the request body: checked here, since it is ours and not part of the OpenAI schema. */
 export function parseRouting(value: unknown): { prefer: Preference; fallback: boolean } {
-  if (value === undefined || value === null) return { prefer: 'quality', fallback: false };
+  if (value === undefined || value === null) return { prefer: 'cost', fallback: true };
   if (typeof value !== 'object' || Array.isArray(value))
     throw new ApiError('invalid_request_error', { param: 'routing', reason: 'must be an object' }, 'routing');
-  const { prefer = 'quality', fallback = false } = value as { prefer?: unknown; fallback?: unknown };
+  const { prefer = 'cost', fallback = true } = value as { prefer?: unknown; fallback?: unknown };
   if (!PREFERENCES.includes(prefer as Preference))
     throw new ApiError(
       'invalid_request_error',
